@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each bootstraps .venv when missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= ../shared/data/personaact_raw
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench venv system-deps clean
+
+demo: $(STAMP)
+	$(BIN)/personaact demo --data $(DATA)
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) system-deps
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+venv: $(STAMP)
+
+# Pinned, resolver-free install: requirements.lock lists every package with its exact version.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+# Debian tools the offline tests use (speech synthesis for ASR, terminal and browser drivers, adb).
+system-deps:
+	bash scripts/install-system-deps.sh
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

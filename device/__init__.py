@@ -1,0 +1,1 @@
+"""The phone: Device interface, the uiautomator2/adbutils driver, app profiles, PhoneFeed, the virtual phone."""

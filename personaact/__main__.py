@@ -1,0 +1,5 @@
+"""`python -m personaact` runs the console command."""
+
+from personaact.cli import main
+
+main()

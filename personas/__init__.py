@@ -1,0 +1,1 @@
+"""Everything that models a person: behaviour analysis, interviews, personas, model backends, policies."""

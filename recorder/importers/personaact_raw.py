@@ -1,0 +1,238 @@
+"""Importer for the public PersonaAct `raw_data/<collector>/session_*.json` recordings."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path, PureWindowsPath
+from typing import Any, Iterable, Iterator
+
+from recorder.store import TraceWriter, is_trace_folder
+from recorder.trace import Action, Consent, Step, TraceHeader, TraceValidationError
+
+log = logging.getLogger(__name__)
+
+SOURCE_NAME = "personaact_raw"
+ACTION_TYPES = {"like": "like", "comment": "comment", "share": "share", "follow": "follow", "favorite": "favorite"}
+MEDIA_KEYS = ("xml_path", "video_path", "audio_path")
+
+
+@dataclass
+class ImportReport:
+    """What an import did: traces written, skipped, and problems with the file (and entry) they came from."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # warnings: the trace was still written
+    failed: list[str] = field(default_factory=list)  # whole files that could not be imported
+    steps: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed outright."""
+        return not self.failed
+
+
+def find_session_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand files and directories into the session_*.json files they hold, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(path.rglob("session_*.json")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or directory")
+    return found
+
+
+def import_sessions(files: Iterable[Path], out_root: Path, utc_offset_h: float = 8.0,
+                    media_root: Path | None = None, progress: Any = None) -> ImportReport:
+    """Import each session file into `out_root/<collector>/<session_id>/`; a bad file never stops the rest."""
+    report = ImportReport()
+    for file in files:
+        try:
+            import_session(file, out_root, report, utc_offset_h, media_root)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            report.failed.append(f"{file}: {err}")
+            log.warning("skipped %s: %s", file, err)
+        if progress is not None:
+            progress()
+    return report
+
+
+def import_session(file: Path, out_root: Path, report: ImportReport, utc_offset_h: float = 8.0,
+                   media_root: Path | None = None) -> Path | None:
+    """Import one session file as one trace folder (written to a temp folder, then renamed into place)."""
+    raw = _load_session(file)
+    header = session_header(raw, file, timezone(timedelta(hours=utc_offset_h)))
+    target = out_root / _safe_name(header.collector or "unknown") / _safe_name(str(raw["session_id"]))
+    if is_trace_folder(target):
+        report.skipped.append(target)
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        with TraceWriter.create(staging, header, exist_ok=True) as writer:
+            for step in session_steps(raw, header, file, report, writer, media_root):
+                writer.append(step)
+                report.steps += 1
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    report.written.append(target)
+    return target
+
+
+def _load_session(file: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from err
+    if not isinstance(raw, dict):
+        raise ValueError("must hold a JSON object with session_id, collector, start_time, actions")
+    for key in ("session_id", "start_time", "actions"):
+        if key not in raw:
+            raise ValueError(f"missing field {key!r}")
+    if not isinstance(raw["actions"], list):
+        raise ValueError("field 'actions' must be a list of viewed videos")
+    return raw
+
+
+def session_header(raw: dict[str, Any], file: Path, local_tz: timezone) -> TraceHeader:
+    """The trace header for a raw session (start/end times are local; the offset makes them aware)."""
+    collector = str(raw.get("collector") or file.parent.name)
+    extra = {"source": SOURCE_NAME, "source_file": f"{file.parent.name}/{file.name}",
+             "session_id": str(raw["session_id"])}
+    if "total_actions" in raw:
+        extra["total_actions"] = raw["total_actions"]
+    return TraceHeader(
+        trace_id=f"{collector}-{raw['session_id']}",
+        recorded_by="human",
+        platform=str(raw.get("platform") or "douyin"),
+        started_at=_local_time(raw["start_time"], local_tz, "start_time"),
+        ended_at=_local_time(raw["end_time"], local_tz, "end_time") if raw.get("end_time") else None,
+        persona_id=collector,
+        collector=collector,
+        consent=Consent(consented=True, anonymised=True, notes="public PersonaAct raw_data (MIT licence)"),
+        extra=extra,
+    )
+
+
+def session_steps(raw: dict[str, Any], header: TraceHeader, file: Path, report: ImportReport,
+                  writer: TraceWriter, media_root: Path | None) -> Iterator[Step]:
+    """Steps for the session's viewed videos; an unusable entry is reported and left out."""
+    previous_end = header.started_at
+    index = 0
+    for number, entry in enumerate(raw["actions"]):
+        where = f"{file}: actions[{number}]"
+        try:
+            step = _entry_step(entry, index, previous_end, where, report)
+        except (TraceValidationError, ValueError, TypeError) as err:
+            report.problems.append(f"{where}: {err}; entry left out")
+            continue
+        if media_root is not None:
+            step = _attach_media(step, media_root, writer, where, report)
+        previous_end = step.appeared_at + timedelta(seconds=step.watch_s)
+        index += 1
+        yield step
+
+
+def _entry_step(entry: Any, index: int, previous_end: datetime, where: str, report: ImportReport) -> Step:
+    if not isinstance(entry, dict):
+        raise ValueError("must be an object")
+    watch = entry.get("viewing_duration", 0.0)
+    if watch is None:
+        watch = 0.0
+    if isinstance(watch, bool) or not isinstance(watch, (int, float)):
+        raise ValueError(f"viewing_duration must be a number, got {watch!r}")
+    if watch == 0:
+        report.problems.append(f"{where}: viewing_duration is 0 (kept as a 0 s view)")
+    appeared = _dump_time(entry.get("timestamp")) if entry.get("timestamp") else previous_end
+    sources = {k: to_posix(entry[k]) for k in MEDIA_KEYS if entry.get(k)}
+    return Step(index=index, appeared_at=appeared, watch_s=float(watch),
+                actions=tuple(_actions(entry.get("actions") or [], where, report)),
+                extra={"source": sources} if sources else {})
+
+
+def _actions(items: list[Any], where: str, report: ImportReport) -> Iterator[Action]:
+    for i, item in enumerate(items):
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind not in ACTION_TYPES:
+            report.problems.append(f"{where}.actions[{i}]: unknown action {item!r}; left out")
+            continue
+        text = item.get("text") if kind == "comment" else None
+        yield Action(ACTION_TYPES[kind], text=str(text) if text is not None else None)
+
+
+def _attach_media(step: Step, media_root: Path, writer: TraceWriter, where: str, report: ImportReport) -> Step:
+    """Copy the audio and grab a middle key frame from the video when the original media are at hand."""
+    sources = step.extra.get("source", {})
+    audio = _find_media(media_root, sources.get("audio_path"))
+    video = _find_media(media_root, sources.get("video_path"))
+    changes: dict[str, Any] = {}
+    if audio is not None:
+        changes["audio"] = writer.add_file(audio, "audio", f"{step.index:06d}{audio.suffix}")
+    if video is not None:
+        frame = middle_frame_jpeg(video)
+        if frame is None:
+            report.problems.append(f"{where}: could not read a frame from {video}")
+        else:
+            changes["frames"] = (writer.add_file(frame, "frame", f"{step.index:06d}_mid.jpg"),)
+    return replace(step, **changes) if changes else step
+
+
+def _find_media(media_root: Path, rel: str | None) -> Path | None:
+    if not rel:
+        return None
+    candidates = [media_root / rel, media_root / rel.split("/", 1)[-1]]  # with or without the raw_data/ prefix
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def middle_frame_jpeg(video: Path) -> bytes | None:
+    """The frame halfway through a video file, JPEG-encoded, or None if OpenCV cannot read it."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    try:
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        capture.set(cv2.CAP_PROP_POS_FRAMES, max(count // 2, 0))
+        ok, image = capture.read()
+        if not ok:
+            return None
+        ok, encoded = cv2.imencode(".jpg", image)
+        return encoded.tobytes() if ok else None
+    finally:
+        capture.release()
+
+
+def to_posix(path: str) -> str:
+    """`raw_data\\c\\xml\\a.xml` -> `raw_data/c/xml/a.xml` (the recordings were made on Windows)."""
+    return PureWindowsPath(path).as_posix()
+
+
+def _dump_time(stamp: Any) -> datetime:
+    """UI-dump timestamps such as 20251222T084045878 are UTC with milliseconds."""
+    try:
+        return datetime.strptime(str(stamp), "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
+    except ValueError as err:
+        raise ValueError(f"timestamp {stamp!r} is not like 20251222T084045878") from err
+
+
+def _local_time(value: Any, local_tz: timezone, name: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as err:
+        raise ValueError(f"{name} {value!r} is not an ISO-8601 time") from err
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=local_tz)
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return cleaned or "unnamed"

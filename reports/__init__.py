@@ -1,0 +1,1 @@
+"""Self-contained HTML audit reports with plots and tables, built from results."""

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the offline test suite needs, only those missing; needs root (or sudo) and apt.
+set -euo pipefail
+declare -A wanted=([espeak-ng]=espeak-ng [sox]=sox [tmux]=tmux)
+missing=()
+for cmd in "${!wanted[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing system packages: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "apt-get not found: install ${missing[*]} with your package manager, then rerun" >&2
+  exit 1
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
