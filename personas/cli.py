@@ -1,0 +1,188 @@
+"""`personaact interview ...` and `personaact persona ...`: interview people (or simulated ones) and show personas."""
+
+from __future__ import annotations
+
+import webbrowser
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markdown import Markdown
+from rich.table import Table
+
+from personas.analysis import BehaviourFeatures, NotEnoughDataError, analyse, load_traces
+from personas.interview.agent import InterviewAgent, InterviewConfig
+from personas.interview.outline import OutlineError, load_outline
+from personas.interview.transcript import TranscriptError
+from personas.models import ChatModel, ChatModelConfig, ModelUnavailableError, build_chat_model
+from personas.persona import Persona, PersonaError, load_persona, persona_card, save_persona
+from personas.synthesis import synthesise
+from recorder.config import ConfigError, load_config
+from recorder.console import console, err_console
+from recorder.store import TraceFormatError
+
+interview_app = typer.Typer(help="Interview a person about their viewing (terminal or local web page).", no_args_is_help=True)
+persona_app = typer.Typer(help="Personas: show the card (and analyse/evaluate when the policy commands are installed).",
+                          no_args_is_help=True)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file with the command's options.")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE (repeatable).")]
+TracesArg = Annotated[Optional[list[Path]], typer.Argument(help="Trace folders (or folders of them) of the person.")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Interview folder (transcript, state, persona). [default: runs/interview]")]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the interview saved in --out.")]
+USER_ERRORS = (ConfigError, OutlineError, TranscriptError, TraceFormatError, NotEnoughDataError, PersonaError,
+               ModelUnavailableError, FileNotFoundError)
+
+
+@dataclass(frozen=True)
+class InterviewRunConfig:
+    """Options of `interview run` and `interview web`."""
+
+    out: Path = Path("runs/interview")
+    outline: Optional[Path] = None  # None: the shipped outline (personas/data/interview_outline.yaml)
+    persona_id: Optional[str] = None  # None: the traces' persona_id, else the folder name
+    chat: ChatModelConfig = field(default_factory=ChatModelConfig)
+    agent: InterviewConfig = field(default_factory=InterviewConfig)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print an error on stderr and return the Exit to raise."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def open_agent(traces: list[Path], cfg: InterviewRunConfig, resume: bool, model: ChatModel) -> InterviewAgent:
+    """Start a new interview from the traces, or resume the one saved in cfg.out."""
+    if resume:
+        return InterviewAgent.resume(model, cfg.out, cfg.agent, cfg.chat.generation_options())
+    if not traces:
+        raise TraceFormatError("no trace given: name the person's trace folders (or use --resume)")
+    loaded, folders = load_traces(traces)
+    if not loaded:
+        raise TraceFormatError(f"no trace folders found under {', '.join(map(str, traces))}")
+    features = analyse(loaded, folders)
+    return InterviewAgent.start(model, cfg.out, load_outline(cfg.outline), features, cfg.agent, folders,
+                                cfg.chat.generation_options())
+
+
+def finish_persona(agent: InterviewAgent, cfg: InterviewRunConfig) -> Persona:
+    """Synthesise the persona from the finished interview and save persona.json + persona.md in the folder."""
+    persona_id = cfg.persona_id or _persona_id(agent.features, agent.store.folder)
+    with console.status("writing the persona…"):
+        persona = synthesise(agent.model, agent.turns, agent.features, persona_id, cfg.chat.generation_options(),
+                             cfg.agent.json_retries, source={"interview": str(agent.store.folder),
+                                                             "trace_ids": list(agent.features.trace_ids)})
+    save_persona(persona, agent.store.folder / "persona.json")
+    return persona
+
+
+def _persona_id(features: BehaviourFeatures, folder: Path) -> str:
+    return folder.resolve().name or "persona"
+
+
+def _load(config: Optional[Path], set_: Optional[list[str]], out: Optional[Path]) -> InterviewRunConfig:
+    return load_config(InterviewRunConfig, config, set_ or (), out=out)
+
+
+@interview_app.command("run")
+def run_command(traces: TracesArg = None, resume: ResumeOpt = False, out: OutOpt = None,
+                config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Interview in the terminal; every answer is saved at once; stop any time and continue with --resume."""
+    from personas.interview.terminal import run_terminal
+
+    try:
+        cfg = _load(config, set_, out)
+        with build_chat_model(cfg.chat) as model:
+            agent = open_agent(traces or [], cfg, resume, model)
+            console.print(f"[bold]interview[/bold] {agent.outline.name}: saved in {cfg.out}")
+            if not run_terminal(agent, console):
+                raise typer.Exit(0)
+            persona = finish_persona(agent, cfg)
+    except USER_ERRORS as err:
+        raise fail(str(err))
+    console.print(Markdown(persona_card(persona)))
+    console.print(f"persona saved to {cfg.out / 'persona.json'} (card: persona.md)")
+
+
+@interview_app.command("web")
+def web_command(traces: TracesArg = None, resume: ResumeOpt = False, out: OutOpt = None,
+                port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
+                open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in a browser.")] = False,
+                config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Interview on a local web page (127.0.0.1 only) showing the example videos' frames beside the chat."""
+    from personas.interview.web import InterviewWebApp, make_server
+
+    try:
+        cfg = _load(config, set_, out)
+        model = build_chat_model(cfg.chat)
+        agent = open_agent(traces or [], cfg, resume, model)
+    except USER_ERRORS as err:
+        raise fail(str(err))
+    app = InterviewWebApp(agent, on_finish=lambda a: persona_card(finish_persona(a, cfg)))
+    server = make_server(app, port)
+    url = f"http://127.0.0.1:{server.server_port}/"
+    console.print(f"interview page: {url}  (Ctrl-C to stop; answers are saved as you go)", highlight=False)
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print(f"stopped; continue with `personaact interview web --resume --out {cfg.out}`")
+    finally:
+        server.server_close()
+        model.close()
+
+
+@interview_app.command("demo")
+def demo_command(
+    traces: TracesArg = None,
+    data: Annotated[Path, typer.Option(help="Raw PersonaAct sessions to import when no TRACES are given.")] = Path("../shared/data/personaact_raw"),
+    hidden: Annotated[Optional[str], typer.Option(help="Hidden persona id (from personas/data/simulated_personas.yaml).")] = None,
+    out: Annotated[Path, typer.Option(help="Where the demo writes traces and the interview.")] = Path("runs/interview-demo"),
+    sections: Annotated[int, typer.Option(help="How many outline sections to ask (one question each).")] = 4,
+    config: ConfigOpt = None, set_: SetOpt = None,
+) -> None:
+    """A short interview of a simulated interviewee with the embedded chat model; prints the persona card."""
+    from personas.interview.demo import run_demo
+
+    try:
+        cfg = load_config(InterviewRunConfig, config, set_ or (), out=out / "interview")
+        persona, recovery = run_demo(cfg, traces or [], data, out, hidden, sections)
+    except USER_ERRORS as err:
+        raise fail(str(err))
+    console.print(Markdown(persona_card(persona)))
+    table = Table(title=f"hidden traits recovered: {recovery.score} of {recovery.total}")
+    for column in ("trait", "hidden", "synthesised"):
+        table.add_column(column)
+    for name in persona.traits:
+        table.add_row(name, recovery.missed.get(name, (persona.level(name),))[0], persona.level(name))
+    console.print(table)
+
+
+@persona_app.command("show")
+def show_command(
+    path: Annotated[Path, typer.Argument(help="A persona.json file.")],
+    raw: Annotated[bool, typer.Option("--markdown", help="Print the Markdown source instead of rendering it.")] = False,
+) -> None:
+    """Render a persona card (narrative, traits with evidence, behaviour)."""
+    try:
+        card = persona_card(load_persona(path))
+    except PersonaError as err:
+        raise fail(str(err))
+    if raw:
+        print(card, end="")
+    else:
+        console.print(Markdown(card))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `interview` and `persona` groups to the root CLI (with the policy commands when installed)."""
+    try:
+        from personas.cli_policy import register_policy_commands
+    except ImportError:  # the policy commands are optional here; `persona show` works without them
+        register_policy_commands = None
+    if register_policy_commands is not None:
+        register_policy_commands(persona_app)
+    app.add_typer(interview_app, name="interview")
+    app.add_typer(persona_app, name="persona")

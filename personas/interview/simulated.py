@@ -1,0 +1,131 @@
+"""A simulated interviewee: a chat model role-playing a hidden ground-truth persona; scores trait recovery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from personas.interview.transcript import Turn
+from personas.models import ChatModel, GenerationOptions, Message, assistant, system, user
+from personas.persona import TRAIT_LEVELS, Persona, PersonaError
+
+TASK_ANSWER = "TASK: answer_as_interviewee"
+DEFAULT_PERSONAS = "simulated_personas.yaml"
+# First-person statements that turn a hidden trait level into something the role-player can say.
+TRAIT_STATEMENTS: dict[str, dict[str, str]] = {
+    "content_vs_creator": {
+        "content": "I watch for the topic; I rarely notice or care who made a video.",
+        "balanced": "Topic matters most, but I do come back to a few creators I like.",
+        "creator": "I follow specific creators and watch almost anything they post.",
+    },
+    "emotion_regulation": {
+        "low": "I don't use videos to manage my mood; I watch to learn or pass a few minutes.",
+        "medium": "Sometimes I put on something funny when I'm tired, but not often.",
+        "high": "I scroll to calm down or cheer up; videos are how I handle stress and boredom.",
+    },
+    "novelty_tolerance": {
+        "low": "I stick to the same few topics and swipe away anything unfamiliar.",
+        "medium": "I'll give a new topic a few seconds if it looks good.",
+        "high": "I love discovering new, unfamiliar topics and get bored when the feed repeats.",
+    },
+    "social_sensitivity": {
+        "low": "I never like, comment or share, and I don't care what's popular.",
+        "medium": "I like things now and then and share the odd video with friends.",
+        "high": "I like and comment a lot, share with friends daily, and notice what's trending.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class HiddenPersona:
+    """The ground truth a simulated interviewee plays: trait levels plus a free description."""
+
+    persona_id: str
+    traits: Mapping[str, str]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.persona_id, str) or not self.persona_id.strip():
+            raise PersonaError("hidden persona: persona_id must be a non-empty string")
+        for name, levels in TRAIT_LEVELS.items():
+            if self.traits.get(name) not in levels:
+                raise PersonaError(f"hidden persona {self.persona_id}: traits.{name} must be one of "
+                                   f"{', '.join(levels)}, got {self.traits.get(name)!r}")
+        unknown = sorted(set(self.traits) - set(TRAIT_LEVELS))
+        if unknown:
+            raise PersonaError(f"hidden persona {self.persona_id}: unknown trait {unknown[0]!r}")
+
+    def role_prompt(self) -> str:
+        """The system prompt that makes a chat model play this person."""
+        statements = " ".join(TRAIT_STATEMENTS[name][level] for name, level in self.traits.items())
+        return (f"You are {self.persona_id}, a real person being interviewed about how you watch short videos. "
+                f"{self.description} {statements} Answer in the first person, in two or three honest sentences, "
+                "consistent with this description. Never mention that you are role-playing.")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "HiddenPersona":
+        """Build from a mapping with persona_id, traits and an optional description."""
+        if not isinstance(data, Mapping) or "persona_id" not in data or not isinstance(data.get("traits"), Mapping):
+            raise PersonaError("hidden persona: needs persona_id and a traits mapping")
+        return cls(str(data["persona_id"]), dict(data["traits"]), str(data.get("description", "")))
+
+
+def load_hidden_personas(path: str | Path | None = None) -> list[HiddenPersona]:
+    """Read hidden personas from YAML (a list under `personas:`); the shipped samples when `path` is None."""
+    file = Path(path) if path else Path(str(resources.files("personas.data").joinpath(DEFAULT_PERSONAS)))
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise PersonaError(f"{file}: cannot read hidden personas ({err})") from err
+    items = data.get("personas") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        raise PersonaError(f"{file}: expected a non-empty list under 'personas:'")
+    return [HiddenPersona.from_dict(item) for item in items]
+
+
+class SimulatedInterviewee:
+    """Answers interview questions in character, remembering the conversation so far."""
+
+    def __init__(self, model: ChatModel, hidden: HiddenPersona, options: GenerationOptions | None = None) -> None:
+        self.model = model
+        self.hidden = hidden
+        self.options = options
+
+    def answer(self, question: str, history: Sequence[Turn] = ()) -> str:
+        """The in-character answer to `question`; a blank reply becomes an explicit 'not sure'."""
+        messages: list[Message] = [system(self.hidden.role_prompt())]
+        for turn in history:
+            if turn.answered:
+                messages += [user(turn.question), assistant(turn.answer or "")]
+        messages.append(user(f"{TASK_ANSWER}\n{question}"))
+        reply = " ".join(self.model.chat(messages, self.options).split())
+        return reply or "I'm not sure how to answer that."
+
+
+@dataclass(frozen=True)
+class TraitRecovery:
+    """How many hidden traits a synthesised persona got right."""
+
+    matched: tuple[str, ...]
+    missed: Mapping[str, tuple[str, str]]  # trait -> (hidden level, synthesised level)
+
+    @property
+    def score(self) -> int:
+        """Traits recovered."""
+        return len(self.matched)
+
+    @property
+    def total(self) -> int:
+        """Traits compared."""
+        return len(self.matched) + len(self.missed)
+
+
+def trait_recovery(hidden: HiddenPersona, persona: Persona) -> TraitRecovery:
+    """Compare the synthesised trait levels with the hidden ones."""
+    matched = tuple(n for n in TRAIT_LEVELS if persona.level(n) == hidden.traits[n])
+    missed = {n: (hidden.traits[n], persona.level(n)) for n in TRAIT_LEVELS if n not in matched}
+    return TraitRecovery(matched, missed)
