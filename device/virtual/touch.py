@@ -1,0 +1,91 @@
+"""The virtual touchscreen: the `getevent` lines a real multi-touch panel (protocol B) emits for each gesture."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Sequence
+
+DEVICE_PATH = "/dev/input/event3"
+AXIS_MAX = {"ABS_MT_POSITION_X": 4095, "ABS_MT_POSITION_Y": 9599}  # panels report their own resolution, not pixels
+
+
+def describe_axes(name: str = "fts_ts") -> str:
+    """What `getevent -lp` prints for this panel."""
+    rows = [("ABS_MT_SLOT", 9), ("ABS_MT_TOUCH_MAJOR", 255), ("ABS_MT_POSITION_X", AXIS_MAX["ABS_MT_POSITION_X"]),
+            ("ABS_MT_POSITION_Y", AXIS_MAX["ABS_MT_POSITION_Y"]), ("ABS_MT_TRACKING_ID", 65535), ("ABS_MT_PRESSURE", 255)]
+    lines = ["add device 1: /dev/input/event0", '  name:     "gpio-keys"', "  events:", "    KEY (0001): KEY_VOLUMEDOWN KEY_VOLUMEUP KEY_POWER",
+             f"add device 2: {DEVICE_PATH}", f'  name:     "{name}"', "  events:", "    KEY (0001): BTN_TOOL_FINGER BTN_TOUCH"]
+    for i, (axis, top) in enumerate(rows):
+        prefix = "    ABS (0003): " if i == 0 else " " * 16
+        lines.append(f"{prefix}{axis:<21} : value 0, min 0, max {top}, fuzz 0, flat 0, resolution 0")
+    lines += ["  input props:", "    INPUT_PROP_DIRECT"]
+    return "\n".join(lines) + "\n"
+
+
+class TouchScreen:
+    """Turns gestures into timestamped getevent lines and hands them to every `getevent -lt` listener."""
+
+    def __init__(self, size: tuple[int, int]):
+        self.size = size
+        self._listeners: list[queue.Queue[str]] = []
+        self._lock = threading.Lock()
+        self._tracking_id = 0
+        self._origin = time.monotonic() - 51_234.0  # a plausible uptime
+
+    def listen(self) -> "queue.Queue[str]":
+        """A queue that receives every line from now on; pass it to `forget` when done."""
+        q: queue.Queue[str] = queue.Queue(maxsize=10_000)
+        with self._lock:
+            self._listeners.append(q)
+        return q
+
+    def forget(self, q: "queue.Queue[str]") -> None:
+        """Stop feeding a listener."""
+        with self._lock:
+            if q in self._listeners:
+                self._listeners.remove(q)
+
+    def _raw(self, x: int, y: int) -> tuple[int, int]:
+        w, h = self.size
+        return (round(x * AXIS_MAX["ABS_MT_POSITION_X"] / (w - 1)), round(y * AXIS_MAX["ABS_MT_POSITION_Y"] / (h - 1)))
+
+    def _line(self, t: float, kind: str, code: str, value: str) -> str:
+        return f"[{t:>14.6f}] {DEVICE_PATH}: {kind:<12} {code:<20} {value}"
+
+    def _frame(self, t: float, events: Sequence[tuple[str, str, str]]) -> list[str]:
+        return [self._line(t, *e) for e in events] + [self._line(t, "EV_SYN", "SYN_REPORT", "00000000")]
+
+    def gesture(self, points: Sequence[tuple[int, int]], duration_s: float, steps: int = 6) -> None:
+        """Emit down at the first point, moves along the path, up at the end (one finger, slot 0)."""
+        with self._lock:
+            if not self._listeners:
+                return
+            self._tracking_id = (self._tracking_id + 1) % 65535
+            listeners = list(self._listeners)
+        t0 = time.monotonic() - self._origin
+        path = _interpolate(points, steps if len(points) > 1 else 1)
+        lines: list[str] = []
+        for i, (x, y) in enumerate(path):
+            rx, ry = self._raw(x, y)
+            t = t0 + duration_s * i / max(1, len(path) - 1)
+            events = [("EV_ABS", "ABS_MT_POSITION_X", f"{rx:08x}"), ("EV_ABS", "ABS_MT_POSITION_Y", f"{ry:08x}")]
+            if i == 0:
+                events = [("EV_ABS", "ABS_MT_SLOT", "00000000"), ("EV_ABS", "ABS_MT_TRACKING_ID", f"{self._tracking_id:08x}"),
+                          ("EV_KEY", "BTN_TOUCH", "DOWN")] + events + [("EV_ABS", "ABS_MT_PRESSURE", "0000003c")]
+            lines += self._frame(t, events)
+        lines += self._frame(t0 + duration_s, [("EV_ABS", "ABS_MT_TRACKING_ID", "ffffffff"), ("EV_KEY", "BTN_TOUCH", "UP")])
+        for q in listeners:
+            for line in lines:
+                try:
+                    q.put_nowait(line)
+                except queue.Full:  # a listener that stopped reading loses lines rather than stalling the phone
+                    break
+
+
+def _interpolate(points: Sequence[tuple[int, int]], steps: int) -> list[tuple[int, int]]:
+    if len(points) == 1:
+        return [points[0]]
+    (fx, fy), (tx, ty) = points[0], points[-1]
+    return [(round(fx + (tx - fx) * i / steps), round(fy + (ty - fy) * i / steps)) for i in range(steps + 1)]
