@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the offline test suite needs, only those missing; needs root (or sudo) and apt.
 set -euo pipefail
-declare -A wanted=([espeak-ng]=espeak-ng [sox]=sox [tmux]=tmux)
+# command -> Debian package
+declare -A wanted=([espeak-ng]=espeak-ng [sox]=sox [tmux]=tmux [chromium]=chromium [chromedriver]=chromium-driver)
 missing=()
 for cmd in "${!wanted[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
