@@ -11,7 +11,7 @@ from personaact import __version__
 from recorder.console import configure_logging, console
 
 # Each module has `register(app)`; listed here so the composition root is the only place that knows them all.
-COMMAND_MODULES = ("recorder.cli", "personas.cli", "personaact.demo", "device.cli")
+COMMAND_MODULES = ("recorder.cli", "personas.cli", "sandbox.cli", "device.cli", "personaact.demo")
 
 app = typer.Typer(
     name="personaact",

@@ -1,0 +1,149 @@
+"""`personaact sandbox run|compare`: simulate a platform, write logs, metrics and plots to a results folder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+import yaml
+from rich.table import Table
+
+from recorder.config import ConfigError, load_config, to_mapping
+from recorder.console import console, err_console, progress_bar
+from recorder.store import write_json_atomic
+from sandbox.config import SandboxConfig
+from sandbox.platform import Platform
+
+sandbox_app = typer.Typer(help="The offline short-video platform: long-term evaluation of recommenders.",
+                          no_args_is_help=True)
+SUMMARY_KEYS = ("click_rate", "like_rate", "watch_s_per_user", "creator_retention", "exposed_entropy",
+                "created_entropy", "exposure_gini", "js_created_vs_demand", "explore_ratio")
+
+
+def fail(message: str) -> typer.Exit:
+    """Print an error and return the Exit to raise."""
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def summarise(history: list[dict[str, float]]) -> dict[str, float]:
+    """Mean of each metric over the second half of the run (after warm-up); retention at the end."""
+    late = history[len(history) // 2:]
+    out = {k: float(np.mean([h[k] for h in late])) for k in SUMMARY_KEYS}
+    out["creator_retention"] = history[-1]["creator_retention"]
+    return out
+
+
+def plot_history(histories: dict[str, list[dict[str, float]]], path: Path) -> Path:
+    """One PNG with a panel per metric, a line per recommender."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 3, figsize=(13, 10))
+    for ax, key in zip(axes.ravel(), SUMMARY_KEYS):
+        for name, history in histories.items():
+            ax.plot([h["step"] for h in history], [h[key] for h in history], label=name)
+        ax.set_title(key.replace("_", " "))
+        ax.set_xlabel("step")
+    axes[0, 0].legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def execute(cfg: SandboxConfig, resume: bool, label: str) -> list[dict[str, float]]:
+    """Run (or resume) one simulation into cfg.out and write config copy, metrics JSON and plot."""
+    out = Path(cfg.out)  # type: ignore[arg-type]
+    platform = Platform.resume(out, steps=cfg.steps) if resume else Platform(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(to_mapping(cfg), default=str))))
+    with progress_bar(cfg.steps, f"{label}: steps") as advance:
+        advance(platform.step)
+        history = platform.run(progress=advance)
+    platform.checkpoint()
+    write_json_atomic(out / "metrics.json", {"recommender": cfg.recommender, "seed": cfg.seed,
+                                             "summary": summarise(history), "steps": history})
+    plot_history({cfg.recommender: history}, out / "metrics.png")
+    return history
+
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file of SandboxConfig options.")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE.")]
+
+
+@sandbox_app.command("run")
+def run_command(
+    config: ConfigOpt = None,
+    steps: Annotated[Optional[int], typer.Option(help="Steps to simulate.")] = None,
+    users: Annotated[Optional[int], typer.Option(help="Statistical users.")] = None,
+    creators: Annotated[Optional[int], typer.Option(help="Creators.")] = None,
+    recommender: Annotated[Optional[str], typer.Option(help="e.g. mf, pop, din, mf+mmr, mf+fair, mf+inertia.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Results folder. [default: runs/sandbox/<recommender>-s<seed>]")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from out/checkpoint.pkl.")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Simulate one platform; writes config.yaml, logs/*.parquet, metrics.json, metrics.png, checkpoint.pkl."""
+    try:
+        cfg = load_config(SandboxConfig, config, set_ or (), steps=steps, users=users, creators=creators,
+                          recommender=recommender, seed=seed, out=out)
+        cfg = cfg if cfg.out else replace(cfg, out=Path("runs/sandbox") / f"{cfg.recommender}-s{cfg.seed}")
+        history = execute(cfg, resume, cfg.recommender)
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        raise fail(str(err))
+    console.print(results_table({cfg.recommender: summarise(history)}))
+    console.print(f"results in {cfg.out}")
+
+
+@sandbox_app.command("compare")
+def compare_command(
+    recommenders: Annotated[str, typer.Option(help="Comma-separated specs.")] = "random,pop,mf,mf+mmr,mf+fair",
+    config: ConfigOpt = None,
+    steps: Annotated[Optional[int], typer.Option(help="Steps per run.")] = None,
+    users: Annotated[Optional[int], typer.Option(help="Statistical users.")] = None,
+    creators: Annotated[Optional[int], typer.Option(help="Creators.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (the same for every run).")] = None,
+    out: Annotated[Path, typer.Option(help="Results folder; one subfolder per recommender.")] = Path("runs/sandbox-compare"),
+    set_: SetOpt = None,
+) -> None:
+    """Run several recommenders on the same seeded world and print one table (plus compare.png, compare.json)."""
+    histories: dict[str, list[dict[str, float]]] = {}
+    try:
+        base = load_config(SandboxConfig, config, set_ or (), steps=steps, users=users, creators=creators, seed=seed)
+        for spec in [s.strip() for s in recommenders.split(",") if s.strip()]:
+            cfg = replace(base, recommender=spec, out=out / spec.replace("+", "_"))
+            histories[spec] = execute(cfg, False, spec)
+    except (ConfigError, ValueError) as err:
+        raise fail(str(err))
+    summaries = {name: summarise(h) for name, h in histories.items()}
+    write_json_atomic(out / "compare.json", summaries)
+    plot_history(histories, out / "compare.png")
+    console.print(results_table(summaries))
+    console.print(f"results in {out}")
+
+
+def results_table(summaries: dict[str, dict[str, float]]) -> Table:
+    """One row per recommender, one column per summary metric."""
+    table = Table(title="sandbox results (second-half means; retention at the end)")
+    table.add_column("recommender", style="bold")
+    for key in SUMMARY_KEYS:
+        table.add_column(key.replace("_", " "), justify="right")
+    for name, row in summaries.items():
+        table.add_row(name, *(f"{row[k]:.3f}" for k in SUMMARY_KEYS))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add `sandbox` subcommands to the root CLI."""
+    from sandbox.creators.cli import register_creator_commands
+
+    register_creator_commands(sandbox_app)
+    app.add_typer(sandbox_app, name="sandbox")

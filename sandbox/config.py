@@ -1,0 +1,42 @@
+"""Options of a sandbox run: one frozen dataclass loadable from YAML plus `--set` overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from sandbox.creators.memory import MemoryConfig
+from sandbox.recommenders.registry import RecommenderOptions
+from sandbox.users import UserConfig
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """A whole sandbox run: world size, policies, recommender, cadence, outputs."""
+
+    seed: int = 0
+    steps: int = 50
+    users: int = 1000
+    creators: int = 50
+    creator_policy: str = "best-response"  # random | full-information | best-response | module:Class
+    recommender: str = "mf"  # base model + re-rankers, e.g. mf+mmr, pop+fair, din+inertia
+    slate_size: int = 5
+    candidate_window: int = 10  # steps an item stays in the candidate pool
+    log_window: int = 10  # steps of interactions recommenders train on
+    retrain_every: int = 5
+    checkpoint_every: int = 10
+    initial_items: int = 2  # items each creator has published before step 0
+    write_logs: bool = True
+    out: Optional[Path] = None
+    user: UserConfig = field(default_factory=UserConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    options: RecommenderOptions = field(default_factory=RecommenderOptions)
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "users", "creators", "slate_size", "candidate_window", "log_window", "retrain_every",
+                     "checkpoint_every"):
+            if getattr(self, name) < (0 if name in ("steps", "users") else 1):
+                raise ValueError(f"sandbox option {name} must be positive, got {getattr(self, name)}")
+        if self.initial_items < 0:
+            raise ValueError(f"initial_items must be >= 0, got {self.initial_items}")

@@ -1,0 +1,1 @@
+"""Creator agents: the policy interface, per-creator memory and beliefs, baseline policies (LLM/GRPO elsewhere)."""

@@ -1,0 +1,304 @@
+"""The sandbox loop: creators create, the recommender (re)trains and serves slates, users respond, everyone learns."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from sandbox import metrics as M
+from sandbox.catalogue import Catalogue, DraftError, ItemDraft
+from sandbox.config import SandboxConfig
+from sandbox.creators.base import CreatorPolicy, CreatorProfile
+from sandbox.creators.baselines import BASELINES
+from sandbox.creators.memory import CreatorMemory
+from sandbox.recommenders.base import InteractionLog, RecContext, SeenFilter
+from sandbox.recommenders.registry import build_pipeline
+from sandbox.storage import load_checkpoint, save_checkpoint, write_step_log
+from sandbox.users import Responses, StatisticalUsers
+
+log = logging.getLogger(__name__)
+HISTORY_LEN = 20  # recent clicks the platform keeps per user (DIN attends over them)
+HISTORY_DECAY = 0.95  # per-step decay of the platform's per-user genre click counts
+
+
+def make_policy(name: str) -> CreatorPolicy:
+    """A baseline by name, or any CreatorPolicy class given as 'module:Class' (built without arguments)."""
+    if name in BASELINES:
+        return BASELINES[name]()
+    module, _, cls = name.partition(":")
+    if not cls:
+        raise ValueError(f"creator_policy {name!r}: use one of {', '.join(BASELINES)} or 'module:Class'")
+    policy = getattr(importlib.import_module(module), cls)()
+    if not isinstance(policy, CreatorPolicy):
+        raise ValueError(f"creator_policy {name!r} is not a CreatorPolicy")
+    return policy
+
+
+@dataclass
+class Creator:
+    """A creator on the platform: profile, memory, true skill (hidden from itself) and whose policy it follows."""
+
+    profile: CreatorProfile
+    memory: CreatorMemory
+    true_skill: np.ndarray
+    policy_key: str
+
+
+@dataclass
+class StepOutcome:
+    """What happened in one step (kept for tests and the feed)."""
+
+    step: int
+    users: np.ndarray
+    slates: np.ndarray
+    responses: Responses
+    new_items: list[int] = field(default_factory=list)
+
+
+class Platform:
+    """Owns every piece of the world and its seeded RNG; `run()` advances it, checkpointing as it goes."""
+
+    def __init__(self, config: SandboxConfig, policies: dict[str, CreatorPolicy] | None = None):
+        self.config = config
+        self.rng = np.random.default_rng(config.seed)
+        self.catalogue = Catalogue()
+        g = self.catalogue.n_genres
+        self.genres = self.catalogue.taxonomy.top_level
+        self.users = StatisticalUsers(config.users, g, config.user, self.rng)
+        self.policies = policies or {config.creator_policy: make_policy(config.creator_policy)}
+        self.creators = [self._new_creator(c, next(iter(self.policies))) for c in range(config.creators)]
+        self.pipeline = build_pipeline(config.recommender, config.options)
+        self.log = InteractionLog(config.log_window)
+        self.seen = SeenFilter(config.users)
+        self.genre_history = np.zeros((config.users, g), np.float32)
+        self.recent_clicks = np.full((config.users, HISTORY_LEN), -1, np.int64)
+        self.creator_exposure = np.zeros(config.creators)
+        self.creator_clicks = np.zeros(config.creators)
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+        self.external: dict[str, int] = {}
+        self._seed_catalogue()
+
+    # -- construction -------------------------------------------------------------------------
+    def _new_creator(self, cid: int, policy_key: str) -> Creator:
+        g = self.catalogue.n_genres
+        home = self.rng.choice(g, size=int(self.rng.integers(1, 3)), replace=False)
+        skill = self.rng.uniform(0.1, 0.5, g)
+        skill[home] = self.rng.uniform(0.5, 0.9, len(home))
+        profile = CreatorProfile(cid, f"creator{cid:04d}", f"makes {', '.join(self.genres[h] for h in home)} videos",
+                                 tuple(self.genres[h] for h in home), float(self.rng.uniform(0.3, 0.9)),
+                                 tuple(np.round(skill, 4)))
+        return Creator(profile, CreatorMemory(profile, self.genres, self.config.memory), skill, policy_key)
+
+    def _seed_catalogue(self) -> None:
+        for creator in self.creators:
+            for _ in range(self.config.initial_items):
+                genre = int(self.rng.choice([self.genres.index(h) for h in creator.profile.home_genres]))
+                top = self.catalogue.taxonomy.categories[genre]
+                draft = ItemDraft((top.name, top.subcategories[0].name), f"{creator.profile.name} intro", (), "", False)
+                self._publish(creator, draft, -1)
+
+    def _publish(self, creator: Creator, draft: ItemDraft, step: int) -> int:
+        genre, _ = self.catalogue.resolve(draft)
+        practice = sum(1 for c in creator.memory.creations if c.genre == genre)
+        quality = np.clip(creator.true_skill[genre] + 0.01 * min(practice, 10) + self.rng.normal(0, 0.1), 0, 1)
+        duration = float(np.clip(self.rng.lognormal(np.log(20.0), 0.8), 5.0, 300.0))
+        item = self.catalogue.add(draft, creator.profile.creator_id, float(quality), duration, step)
+        creator.memory.remember_creation(item, step, genre, draft)
+        return item
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def context(self) -> RecContext:
+        """What recommenders may see now."""
+        return RecContext(self.step, self.catalogue, self.n_accounts, len(self.creators), self.genre_history,
+                          self.recent_clicks, self.creator_exposure, self.creator_clicks, self.rng)
+
+    @property
+    def n_accounts(self) -> int:
+        """Simulated users plus external accounts."""
+        return self.genre_history.shape[0]
+
+    def run_step(self) -> StepOutcome:
+        """Advance the world by one step and record its metrics."""
+        created = self._create()
+        if self.step % self.config.retrain_every == 0 and len(self.log):
+            self.pipeline.recommender.fit(self.log, self.context())
+        active = np.flatnonzero(self.rng.random(self.users.n) < self.config.user.activity)
+        slates = self.serve(active, self.config.slate_size)
+        responses = self._respond(active, slates)
+        self.record(active, slates, responses)
+        self.users.update(active, np.maximum(slates, 0), responses, self.catalogue)
+        self._creator_feedback(slates, responses)
+        outcome = StepOutcome(self.step, active, slates, responses, created)
+        self.history.append(self._metrics(outcome))
+        if self.config.write_logs and self.config.out is not None:
+            write_step_log(Path(self.config.out), self.step, self._log_columns(outcome))
+        self.step += 1
+        return outcome
+
+    def _create(self) -> list[int]:
+        groups: dict[str, list[Creator]] = {}
+        for creator in self.creators:
+            if self.rng.random() < creator.memory.activity_probability(self.step):
+                groups.setdefault(creator.policy_key, []).append(creator)
+        interest = self.users.demand()
+        new: list[int] = []
+        self._decisions = {"explore": 0, "exploit": 0}
+        for key, members in groups.items():
+            policy = self.policies[key]
+            views = [c.memory.view(self.step, interest if policy.needs_platform_interest else None) for c in members]
+            for creator, draft in zip(members, policy.decide_batch(views, self.rng)):
+                new.extend(self._accept(creator, draft))
+        return new
+
+    def _accept(self, creator: Creator, draft: ItemDraft | None) -> list[int]:
+        if draft is None:
+            return []
+        try:
+            item = self._publish(creator, draft, self.step)
+        except DraftError as err:
+            log.warning("creator %d: draft rejected: %s", creator.profile.creator_id, err)
+            return []
+        if draft.explore is not None:
+            self._decisions["explore" if draft.explore else "exploit"] += 1
+        return [item]
+
+    def serve(self, users: np.ndarray, k: int) -> np.ndarray:
+        """Slates for the given accounts from the current candidate pool (unseen items only)."""
+        self.seen.ensure(self.n_accounts, self.catalogue.size)
+        candidates = self.catalogue.recent(self.step, self.config.candidate_window)
+        return self.pipeline.recommend(users, candidates, k, self.context(), self.seen)
+
+    def _respond(self, users: np.ndarray, slates: np.ndarray) -> Responses:
+        responses = self.users.respond(users, np.maximum(slates, 0), self.catalogue, self.rng)
+        missing = slates < 0
+        for name in ("viewed", "clicked", "liked", "commented", "shared"):
+            getattr(responses, name)[missing] = False
+        responses.watch_s[missing] = 0.0
+        return responses
+
+    def record(self, users: np.ndarray, slates: np.ndarray, responses: Responses) -> None:
+        """Log impressions and update the platform's counters (shared by simulated and external accounts)."""
+        shown = responses.viewed & (slates >= 0)
+        rows, cols = np.nonzero(shown)
+        user, item = users[rows], slates[rows, cols]
+        clicked = responses.clicked[rows, cols]
+        self.log.add(self.step, user, item, clicked, responses.watch_s[rows, cols])
+        self.seen.ensure(self.n_accounts, self.catalogue.size)
+        self.seen.mark(user, item[:, None])
+        np.add.at(self.catalogue.impressions, item, 1)
+        np.add.at(self.catalogue.clicks, item, clicked)
+        creator = self.catalogue.creator[item]
+        np.add.at(self.creator_exposure, creator, 1)
+        np.add.at(self.creator_clicks, creator, clicked)
+        self.genre_history[users] *= HISTORY_DECAY
+        np.add.at(self.genre_history, (user[clicked], self.catalogue.genre[item[clicked]]), 1.0)
+        self._push_recent(users, np.where(shown & responses.clicked, slates, -1))
+
+    def _push_recent(self, users: np.ndarray, clicked_items: np.ndarray) -> None:
+        merged = np.concatenate([self.recent_clicks[users], clicked_items], axis=1)
+        order = np.argsort(merged >= 0, axis=1, kind="stable")
+        self.recent_clicks[users] = np.take_along_axis(merged, order, 1)[:, -HISTORY_LEN:]
+
+    def _creator_feedback(self, slates: np.ndarray, responses: Responses) -> None:
+        shown = responses.viewed & (slates >= 0)
+        item = slates[shown]
+        if item.size:
+            ids, inverse = np.unique(item, return_inverse=True)
+            stats = [np.bincount(inverse, w, len(ids)) for w in (None, responses.clicked[shown],
+                                                                  responses.liked[shown], responses.watch_s[shown])]
+            owner = self.catalogue.creator[ids]
+            order = np.argsort(owner, kind="stable")
+            bounds = np.searchsorted(owner[order], np.arange(len(self.creators) + 1))
+            for cid in np.unique(owner):
+                sel = order[bounds[cid]:bounds[cid + 1]]
+                self.creators[cid].memory.observe_feedback(ids[sel], *(s[sel] for s in stats))
+        for creator in self.creators:
+            if creator.memory.should_exit(self.step + 1):
+                creator.memory.exit(self.step)
+
+    # -- metrics and logs ---------------------------------------------------------------------------
+    def _metrics(self, o: StepOutcome) -> dict[str, float]:
+        g, r = self.catalogue.n_genres, o.responses
+        shown = r.viewed & (o.slates >= 0)
+        exposed = np.bincount(self.catalogue.genre[o.slates[shown]], minlength=g)
+        created = np.bincount(self.catalogue.genre[np.asarray(o.new_items, np.int64)], minlength=g)
+        live = [c.profile.creator_id for c in self.creators if c.memory.active]
+        step_exposure = np.bincount(self.catalogue.creator[o.slates[shown]], minlength=len(self.creators))
+        n_users = max(len(o.users), 1)
+        return {
+            "step": float(o.step), "impressions": float(shown.sum()), "clicks": float(r.clicked.sum()),
+            "click_rate": float(r.clicked.sum() / max(shown.sum(), 1)), "like_rate": float(r.liked.sum() / max(shown.sum(), 1)),
+            "watch_s_per_user": float(r.watch_s.sum() / n_users),
+            "utility_per_user": float((r.clicked.sum() + 2 * r.liked.sum() + 3 * (r.commented.sum() + r.shared.sum())) / n_users),
+            "creator_retention": len(live) / max(len(self.creators), 1), "items_created": float(len(o.new_items)),
+            "created_entropy": M.entropy(created), "created_coverage": M.coverage(created),
+            "exposed_entropy": M.entropy(exposed), "exposed_coverage": M.coverage(exposed),
+            "exposure_gini": M.gini(step_exposure[live]) if live else 0.0,
+            "js_created_vs_demand": M.js_divergence(created, self.users.demand()),
+            "explore_ratio": M.explore_ratio(self._decisions["explore"], self._decisions["exploit"]),
+        }
+
+    def _log_columns(self, o: StepOutcome) -> dict[str, Any]:
+        shown = o.responses.viewed & (o.slates >= 0)
+        rows, cols = np.nonzero(shown)
+        item = o.slates[rows, cols]
+        r = o.responses
+        return {"step": np.full(len(item), o.step, np.int32), "user": o.users[rows], "position": cols.astype(np.int8),
+                "item": item, "creator": self.catalogue.creator[item], "genre": self.catalogue.genre[item],
+                "watch_s": r.watch_s[rows, cols], "clicked": r.clicked[rows, cols], "liked": r.liked[rows, cols],
+                "commented": r.commented[rows, cols], "shared": r.shared[rows, cols]}
+
+    # -- running, checkpoints --------------------------------------------------------------------
+    def run(self, steps: int | None = None, progress: Callable[[int], None] | None = None) -> list[dict[str, float]]:
+        """Run until `steps` (default config.steps) in total, checkpointing every config.checkpoint_every steps."""
+        target = self.config.steps if steps is None else steps
+        while self.step < target:
+            self.run_step()
+            if self.config.out is not None and self.step % self.config.checkpoint_every == 0:
+                self.checkpoint()
+            if progress:
+                progress(1)
+        return self.history
+
+    def checkpoint(self) -> Path:
+        """Save the whole state (not the policy objects) to out/checkpoint.pkl."""
+        if self.config.out is None:
+            raise ValueError("config.out is not set: nowhere to write a checkpoint")
+        return save_checkpoint(Path(self.config.out), self)
+
+    @classmethod
+    def resume(cls, folder: Path, policies: dict[str, CreatorPolicy] | None = None,
+               steps: int | None = None) -> "Platform":
+        """Reload a checkpoint; policies are rebuilt from the config unless given (LLM ones cannot be pickled)."""
+        platform: Platform = load_checkpoint(Path(folder))
+        platform.policies = policies or {k: make_policy(k) for k in {c.policy_key for c in platform.creators}}
+        if steps is not None:
+            from dataclasses import replace
+            platform.config = replace(platform.config, steps=steps)
+        return platform
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["policies"] = {}
+        return state
+
+    def add_policy_group(self, key: str, policy: CreatorPolicy, creator_ids: Sequence[int]) -> None:
+        """Make some creators follow another policy (e.g. mix LLM creators into a baseline world)."""
+        self.policies[key] = policy
+        for cid in creator_ids:
+            self.creators[cid].policy_key = key
+
+
+def add_external_account(platform: Platform) -> int:
+    """Open a fresh account whose actions come from outside (an audit); returns its user id."""
+    g = platform.catalogue.n_genres
+    platform.genre_history = np.vstack([platform.genre_history, np.zeros((1, g), np.float32)])
+    platform.recent_clicks = np.vstack([platform.recent_clicks, np.full((1, HISTORY_LEN), -1, np.int64)])
+    platform.seen.ensure(platform.n_accounts, platform.catalogue.size)
+    return platform.n_accounts - 1

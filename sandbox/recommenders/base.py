@@ -1,0 +1,166 @@
+"""The recommender interface, the interaction log it trains on, and the pipeline that re-ranks and picks slates."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from sandbox.catalogue import Catalogue
+
+
+class InteractionLog:
+    """Impressions of the last `window` steps as column arrays (user, item, clicked, watch_s, step)."""
+
+    COLUMNS = ("user", "item", "clicked", "watch_s", "step")
+
+    def __init__(self, window: int = 20):
+        if window < 1:
+            raise ValueError(f"log window must be >= 1 step, got {window}")
+        self.window = window
+        self._chunks: list[dict[str, np.ndarray]] = []
+
+    def add(self, step: int, user: np.ndarray, item: np.ndarray, clicked: np.ndarray, watch_s: np.ndarray) -> None:
+        """Append one step's impressions; steps older than the window are dropped."""
+        n = len(user)
+        self._chunks.append({"user": np.asarray(user, np.int64), "item": np.asarray(item, np.int64),
+                             "clicked": np.asarray(clicked, bool), "watch_s": np.asarray(watch_s, np.float32),
+                             "step": np.full(n, step, np.int32)})
+        self._chunks = [c for c in self._chunks if len(c["step"]) == 0 or c["step"][0] > step - self.window]
+
+    def column(self, name: str) -> np.ndarray:
+        """One column over the whole window."""
+        if not self._chunks:
+            return np.zeros(0, np.float32 if name == "watch_s" else np.int64)
+        return np.concatenate([c[name] for c in self._chunks])
+
+    def __len__(self) -> int:
+        return sum(len(c["user"]) for c in self._chunks)
+
+
+@dataclass
+class RecContext:
+    """Platform-side state recommenders may use (never the users' latent preferences)."""
+
+    step: int
+    catalogue: Catalogue
+    n_users: int
+    n_creators: int
+    genre_history: np.ndarray  # (users, genres) decayed clicks the platform has seen
+    recent_clicks: np.ndarray  # (users, L) last clicked item ids, -1 = empty
+    creator_exposure: np.ndarray  # cumulative impressions per creator
+    creator_clicks: np.ndarray  # cumulative clicks per creator
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+
+class Recommender(abc.ABC):
+    """Learns from the interaction log and scores (users x candidate items)."""
+
+    name = "recommender"
+
+    def fit(self, log: InteractionLog, ctx: RecContext) -> None:
+        """(Re)train on the log; the default learns nothing."""
+
+    @abc.abstractmethod
+    def score(self, users: np.ndarray, items: np.ndarray, ctx: RecContext) -> np.ndarray:
+        """Scores of shape (len(users), len(items)); higher = recommend sooner."""
+
+
+class ReRanker(abc.ABC):
+    """Reorders each user's shortlist; returns new scores (descending = final order)."""
+
+    name = "reranker"
+    full_pool = False  # True: applied to every candidate before the shortlist is cut (cheap, pool-wide knobs)
+
+    @abc.abstractmethod
+    def rerank(self, users: np.ndarray, items: np.ndarray, scores: np.ndarray, k: int, ctx: RecContext) -> np.ndarray:
+        """New scores for the (users, shortlist) items."""
+
+
+def minmax_rows(scores: np.ndarray) -> np.ndarray:
+    """Scale each row to [0, 1] (constant rows become 0); -inf stays the lowest.
+
+    >>> minmax_rows(np.array([[1.0, 3.0, 2.0]])).tolist()
+    [[0.0, 1.0, 0.5]]
+    """
+    finite = np.where(np.isfinite(scores), scores, np.nan)
+    low, high = np.nanmin(finite, 1, keepdims=True), np.nanmax(finite, 1, keepdims=True)
+    out = (finite - low) / np.where(high > low, high - low, 1.0)
+    return np.where(np.isfinite(scores), out, -np.inf)
+
+
+class SeenFilter:
+    """Which items each user has been shown already (a packed bit matrix), so feeds do not repeat."""
+
+    def __init__(self, n_users: int, capacity: int = 1024):
+        self.bits = np.zeros((n_users, (capacity + 7) // 8), np.uint8)
+
+    def ensure(self, n_users: int, n_items: int) -> None:
+        """Grow to hold `n_users` x `n_items`."""
+        rows, cols = self.bits.shape
+        need_cols = (n_items + 7) // 8
+        if rows >= n_users and cols >= need_cols:
+            return
+        grown = np.zeros((max(rows, n_users), max(cols * 2, need_cols) if cols < need_cols else cols), np.uint8)
+        grown[:rows, :cols] = self.bits
+        self.bits = grown
+
+    def mark(self, users: np.ndarray, items: np.ndarray) -> None:
+        """Record that users[i] saw items[i, :]."""
+        rows = np.broadcast_to(users[:, None], items.shape).ravel()
+        flat = items.ravel()
+        np.bitwise_or.at(self.bits, (rows, flat >> 3), (1 << (flat & 7)).astype(np.uint8))
+
+    def seen(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Bool (users, items): already shown."""
+        return (self.bits[users[:, None], items[None, :] >> 3] >> (items[None, :] & 7)) & 1 == 1
+
+
+@dataclass
+class Pipeline:
+    """A recommender plus re-rankers: shortlist by score, re-rank, take the top k unseen items."""
+
+    recommender: Recommender
+    rerankers: Sequence[ReRanker] = ()
+    shortlist: int = 50
+    chunk: int = 1024
+
+    @property
+    def name(self) -> str:
+        """e.g. 'mf+mmr'."""
+        return "+".join([self.recommender.name, *(r.name for r in self.rerankers)])
+
+    def recommend(self, users: np.ndarray, candidates: np.ndarray, k: int, ctx: RecContext,
+                  seen: SeenFilter | None = None) -> np.ndarray:
+        """Slates of item ids, shape (len(users), k); -1 where fewer than k unseen candidates exist."""
+        out = np.full((len(users), k), -1, np.int64)
+        if len(candidates) == 0:
+            return out
+        for start in range(0, len(users), self.chunk):
+            part = users[start:start + self.chunk]
+            out[start:start + len(part)] = self._slates(part, candidates, k, ctx, seen)
+        return out
+
+    def _slates(self, users: np.ndarray, candidates: np.ndarray, k: int, ctx: RecContext,
+                seen: SeenFilter | None) -> np.ndarray:
+        scores = self.recommender.score(users, candidates, ctx).astype(np.float64)
+        if seen is not None:
+            scores[seen.seen(users, candidates)] = -np.inf
+        cand = np.broadcast_to(candidates[None, :], scores.shape)
+        for reranker in (r for r in self.rerankers if r.full_pool):
+            scores = np.where(np.isfinite(scores), reranker.rerank(users, cand, scores, k, ctx), -np.inf)
+        m = min(len(candidates), max(self.shortlist, k))
+        top = np.argpartition(-scores, m - 1, axis=1)[:, :m] if m < len(candidates) else np.tile(
+            np.arange(len(candidates)), (len(users), 1))
+        items, short = candidates[top], np.take_along_axis(scores, top, 1)
+        for reranker in (r for r in self.rerankers if not r.full_pool):
+            short = np.where(np.isfinite(short), reranker.rerank(users, items, short, k, ctx), -np.inf)
+        order = np.argsort(-short, axis=1, kind="stable")[:, :k]
+        slates = np.take_along_axis(items, order, 1)
+        valid = np.isfinite(np.take_along_axis(short, order, 1))
+        result = np.where(valid, slates, -1)
+        if result.shape[1] < k:
+            result = np.pad(result, ((0, 0), (0, k - result.shape[1])), constant_values=-1)
+        return result

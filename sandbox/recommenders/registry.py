@@ -1,0 +1,49 @@
+"""Build a recommendation pipeline from a spec such as 'mf+mmr' or 'pop+fair+inertia'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sandbox.recommenders.base import Pipeline, Recommender, ReRanker
+from sandbox.recommenders.classic import PopularityRecommender, RandomRecommender
+from sandbox.recommenders.din import DINRecommender
+from sandbox.recommenders.mf import BPRMatrixFactorisation
+from sandbox.recommenders.rerank import FairExposureReRanker, InertiaReRanker, MMRReRanker
+
+BASE_MODELS = ("random", "pop", "mf", "din")
+RERANKERS = ("mmr", "fair", "inertia")
+
+
+@dataclass(frozen=True)
+class RecommenderOptions:
+    """Knobs of the recommenders and re-rankers."""
+
+    pop_decay: float = 0.8
+    mf_dim: int = 16
+    mf_epochs: int = 3
+    din_dim: int = 16
+    din_epochs: int = 2
+    mmr_trade_off: float = 0.5
+    fair_strength: float = 1.0
+    inertia: float = 0.5
+    shortlist: int = 50
+
+
+def build_pipeline(spec: str, options: RecommenderOptions | None = None) -> Pipeline:
+    """'base[+reranker...]' -> Pipeline; unknown names raise ValueError listing the known ones."""
+    opts = options or RecommenderOptions()
+    base, *rest = [p.strip().lower() for p in spec.split("+")]
+    models: dict[str, Recommender] = {}
+    if base not in BASE_MODELS:
+        raise ValueError(f"recommender {spec!r}: unknown model {base!r}; choose one of {', '.join(BASE_MODELS)}")
+    models = {"random": RandomRecommender, "pop": lambda: PopularityRecommender(opts.pop_decay),
+              "mf": lambda: BPRMatrixFactorisation(opts.mf_dim, opts.mf_epochs),
+              "din": lambda: DINRecommender(opts.din_dim, opts.din_epochs)}
+    rerankers: list[ReRanker] = []
+    for name in rest:
+        if name not in RERANKERS:
+            raise ValueError(f"recommender {spec!r}: unknown re-ranker {name!r}; choose from {', '.join(RERANKERS)}")
+        rerankers.append({"mmr": lambda: MMRReRanker(opts.mmr_trade_off),
+                          "fair": lambda: FairExposureReRanker(opts.fair_strength),
+                          "inertia": lambda: InertiaReRanker(opts.inertia)}[name]())
+    return Pipeline(models[base](), tuple(rerankers), shortlist=opts.shortlist)
