@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from recorder.config import ConfigError, load_config
@@ -87,18 +88,26 @@ def show_command(
     console.print(summary_table(summarise(frame, by=by), by))
 
 
+# Short titles so the table fits an 80-column terminal; the legend below the table spells them out.
+COLUMN_TITLES = {"watch_total_min": "min", "watch_mean_s": "mean s", "watch_median_s": "med s",
+                 "quick_skip_rate": "skip", "like_rate": "likes", "comments": "cmts"}
+LEGEND = "min: total watch minutes; mean/med s: watch seconds per video; skip: share watched < 3 s; likes: like rate"
+
+
 def summary_table(table: "object", by: str) -> Table:
     """Render a summarise() DataFrame as a rich Table."""
-    out = Table(title=f"traces by {by}", show_lines=False)
-    out.add_column(by, style="bold")
+    out = Table(title=f"traces by {by}", caption=LEGEND, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    out.add_column(by, style="bold", no_wrap=True)
     for column in table.columns:  # type: ignore[attr-defined]
-        out.add_column(column.replace("_", " "), justify="right")
+        out.add_column(COLUMN_TITLES.get(column, column), justify="right")
     for key, row in table.iterrows():  # type: ignore[attr-defined]
-        out.add_row(str(key), *(_cell(v) for v in row.tolist()))
+        out.add_row(str(key), *(_cell(v, c) for c, v in zip(table.columns, row.tolist())))  # type: ignore[attr-defined]
     return out
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, column: str = "") -> str:
+    if column.endswith("_rate") and isinstance(value, float):
+        return f"{value:.1%}"
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
     return str(value)
