@@ -14,7 +14,8 @@ from personas.analysis import NotEnoughDataError, analyse, load_traces
 from personas.evaluation import METHODS, EvaluationConfig, EvaluationResult, evaluate, evaluation_steps
 from recorder.config import ConfigError, load_config
 from recorder.console import console, err_console, progress_bar
-from recorder.store import TraceFormatError, write_json_atomic
+from recorder.files import write_json_atomic
+from recorder.store import TraceFormatError
 from recorder.trace import Trace
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file with the command's options.")]

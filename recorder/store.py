@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from recorder.files import set_aside_torn_tail, write_json_atomic
 from recorder.trace import (
     SCHEMA_VERSION,
     Step,
@@ -20,8 +19,6 @@ from recorder.trace import (
     check_relative_path,
     migrate,
 )
-
-log = logging.getLogger(__name__)
 
 HEADER_FILE = "trace.json"
 STEPS_FILE = "steps.jsonl"
@@ -43,22 +40,6 @@ class LineProblem:
 
     def __str__(self) -> str:
         return f"{STEPS_FILE} line {self.line}: {self.message}"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temp file beside `path`, fsync it, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def is_trace_folder(path: Path) -> bool:
@@ -232,7 +213,7 @@ class TraceWriter:
         """Reopen a trace for appending; a torn last line is moved to steps.torn.jsonl, never lost."""
         folder = Path(folder)
         reader = TraceReader(folder)
-        _set_aside_torn_tail(folder / STEPS_FILE)
+        set_aside_torn_tail(folder / STEPS_FILE, folder / TORN_FILE)
         count = sum(1 for _ in reader.steps())
         if reader.problems:
             raise TraceFormatError(f"{folder}: cannot resume: {reader.problems[0]}; fix or remove that line first")
@@ -277,24 +258,6 @@ class TraceWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _set_aside_torn_tail(path: Path) -> None:
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return
-    cut = data.rfind(b"\n") + 1
-    with (path.parent / TORN_FILE).open("ab") as torn:
-        torn.write(data[cut:] + b"\n")
-        torn.flush()
-        os.fsync(torn.fileno())
-    with path.open("r+b") as handle:
-        handle.truncate(cut)
-        handle.flush()
-        os.fsync(handle.fileno())
-    log.warning("%s: moved a half-written last line to %s", path, TORN_FILE)
 
 
 def write_trace(folder: str | Path, trace: Trace) -> Path:
