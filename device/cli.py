@@ -106,12 +106,13 @@ class VirtualConfig:
     duration_s: float = 0.0  # 0 serves until Ctrl-C
     users: int = 200
     creators: int = 20
+    warmup_steps: int = 10  # platform steps simulated first, so videos carry real counts and hashtags
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must lie in 0..65535, got {self.port}")
-        if self.time_scale <= 0 or self.duration_s < 0:
-            raise ValueError("time_scale must be > 0 and duration_s >= 0")
+        if self.time_scale <= 0 or self.duration_s < 0 or self.warmup_steps < 0:
+            raise ValueError("time_scale must be > 0, duration_s and warmup_steps >= 0")
 
 
 def build_virtual(config: VirtualConfig):  # noqa: ANN201 - returns (server, phone)
@@ -126,6 +127,7 @@ def build_virtual(config: VirtualConfig):  # noqa: ANN201 - returns (server, pho
 
     kinds = tuple(k.strip() for k in config.faults.split(",") if k.strip())
     platform = Platform(SandboxConfig(seed=config.seed, users=config.users, creators=config.creators, write_logs=False))
+    platform.run(steps=config.warmup_steps)
     feed = SandboxFeed(platform, clock=ScaledClock(config.time_scale))
     phone = VirtualPhone(feed, load_profile(config.app), config.serial, time_scale=config.time_scale,
                          schedule=FaultSchedule(kinds, config.fault_rate, config.seed))

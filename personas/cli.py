@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import webbrowser
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,6 +32,8 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Overri
 TracesArg = Annotated[Optional[list[Path]], typer.Argument(help="Trace folders (or folders of them) of the person.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Interview folder (transcript, state, persona). [default: runs/interview]")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the interview saved in --out.")]
+THREADS_ENV = "PERSONAACT_TORCH_THREADS"
+EMBEDDED_THREADS = 1
 USER_ERRORS = (ConfigError, OutlineError, TranscriptError, TraceFormatError, NotEnoughDataError, PersonaError,
                ModelUnavailableError, FileNotFoundError)
 
@@ -44,6 +47,41 @@ class InterviewRunConfig:
     persona_id: Optional[str] = None  # None: the traces' persona_id, else the folder name
     chat: ChatModelConfig = field(default_factory=ChatModelConfig)
     agent: InterviewConfig = field(default_factory=InterviewConfig)
+    # Local backends: torch CPU threads. None: $PERSONAACT_TORCH_THREADS, else 1 for the embedded model, else torch's default.
+    torch_threads: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.torch_threads is not None and not 1 <= self.torch_threads <= 256:
+            raise ValueError(f"torch_threads must be in [1, 256] (or unset), got {self.torch_threads}")
+
+
+def resolved(cfg: InterviewRunConfig) -> InterviewRunConfig:
+    """The config with the interview style chosen for its chat backend, and torch threads applied for local ones."""
+    apply_torch_threads(cfg)
+    return replace(cfg, agent=cfg.agent.for_backend(cfg.chat.backend))
+
+
+def apply_torch_threads(cfg: InterviewRunConfig) -> int | None:
+    """Set torch's CPU thread count for a local chat backend from the config or $PERSONAACT_TORCH_THREADS.
+
+    The embedded 135M model gains nothing from more threads, and on a shared, loaded 2-core machine the
+    demo took 3m26s with two threads against 40 s with one (threads wait on each other), so it gets one.
+    """
+    raw = cfg.torch_threads if cfg.torch_threads is not None else os.environ.get(THREADS_ENV, "").strip()
+    if raw in (None, "") and cfg.chat.backend == "embedded":
+        raw = EMBEDDED_THREADS
+    if cfg.chat.backend not in ("embedded", "transformers") or raw in (None, ""):
+        return None
+    try:
+        threads = int(raw)
+    except ValueError:
+        raise ConfigError(f"${THREADS_ENV}={raw!r}: must be a whole number of threads, e.g. 1") from None
+    if threads < 1:
+        raise ConfigError(f"torch threads must be >= 1, got {threads} (from torch_threads or ${THREADS_ENV})")
+    import torch
+
+    torch.set_num_threads(threads)
+    return threads
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -72,7 +110,8 @@ def finish_persona(agent: InterviewAgent, cfg: InterviewRunConfig) -> Persona:
     with console.status("writing the persona…"):
         persona = synthesise(agent.model, agent.turns, agent.features, persona_id, cfg.chat.generation_options(),
                              cfg.agent.json_retries, source={"interview": str(agent.store.folder),
-                                                             "trace_ids": list(agent.features.trace_ids)})
+                                                             "trace_ids": list(agent.features.trace_ids)},
+                             style=cfg.agent.style)
     save_persona(persona, agent.store.folder / "persona.json")
     return persona
 
@@ -82,7 +121,7 @@ def _persona_id(features: BehaviourFeatures, folder: Path) -> str:
 
 
 def _load(config: Optional[Path], set_: Optional[list[str]], out: Optional[Path]) -> InterviewRunConfig:
-    return load_config(InterviewRunConfig, config, set_ or (), out=out)
+    return resolved(load_config(InterviewRunConfig, config, set_ or (), out=out))
 
 
 @interview_app.command("run")
@@ -140,14 +179,14 @@ def demo_command(
     data: Annotated[Path, typer.Option(help="Raw PersonaAct sessions to import when no TRACES are given.")] = Path("../shared/data/personaact_raw"),
     hidden: Annotated[Optional[str], typer.Option(help="Hidden persona id (from personas/data/simulated_personas.yaml).")] = None,
     out: Annotated[Path, typer.Option(help="Where the demo writes traces and the interview.")] = Path("runs/interview-demo"),
-    sections: Annotated[int, typer.Option(help="How many outline sections to ask (one question each).")] = 4,
+    sections: Annotated[int, typer.Option(help="How many outline sections to ask (one question each).")] = 5,
     config: ConfigOpt = None, set_: SetOpt = None,
 ) -> None:
     """A short interview of a simulated interviewee with the embedded chat model; prints the persona card."""
     from personas.interview.demo import run_demo
 
     try:
-        cfg = load_config(InterviewRunConfig, config, set_ or (), out=out / "interview")
+        cfg = resolved(load_config(InterviewRunConfig, config, set_ or (), out=out / "interview"))
         persona, recovery = run_demo(cfg, traces or [], data, out, hidden, sections)
     except USER_ERRORS as err:
         raise fail(str(err))

@@ -8,13 +8,17 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from personas.analysis import BehaviourFeatures
+from personas.interview.cues import CueReading, read_traits
 from personas.interview.prompts import normalise
+from personas.interview.small_model import clean_reply, task_options
 from personas.interview.transcript import Turn
-from personas.models import ChatModel, GenerationOptions, JSONModeError, chat_json, extract_json_object, system, user
+from personas.models import ChatModel, GenerationOptions, JSONModeError, assistant, chat_json, extract_json_object, system, user
 from personas.persona import TRAIT_LEVELS, TRAIT_MEANINGS, Evidence, Persona, Trait
 
 log = logging.getLogger(__name__)
 TASK_SYNTHESISE = "TASK: synthesise_persona"
+_NARRATIVE_TOKENS = 80
+_NARRATIVE_INPUT_CHARS = 900  # a small model's context stays short
 
 
 def synthesis_messages(turns: Sequence[Turn], features: BehaviourFeatures) -> list:
@@ -35,8 +39,14 @@ def synthesis_messages(turns: Sequence[Turn], features: BehaviourFeatures) -> li
 
 def synthesise(model: ChatModel, turns: Sequence[Turn], features: BehaviourFeatures, persona_id: str,
                options: GenerationOptions | None = None, retries: int = 2,
-               source: Mapping[str, Any] | None = None) -> Persona:
-    """Ask the model for narrative and trait levels; quotes are checked against the transcript, figures added."""
+               source: Mapping[str, Any] | None = None, style: str = "json") -> Persona:
+    """Ask the model for narrative and trait levels; quotes are checked against the transcript, figures added.
+
+    In the "compact" style (small models) the model writes only the narrative, in plain text, and the
+    trait levels are read from cue words in the answers (behaviour rules where the answers are silent).
+    """
+    if style == "compact":
+        return synthesise_compact(model, turns, features, persona_id, options, source)
     answered = {t.turn_id: t for t in turns if t.answered}
     try:
         reply = chat_json(model, synthesis_messages(turns, features), options, _check_synthesis, retries)
@@ -50,6 +60,44 @@ def synthesise(model: ChatModel, turns: Sequence[Turn], features: BehaviourFeatu
     narrative = reply.get("narrative") if isinstance(reply.get("narrative"), str) and reply["narrative"].strip() else None
     return Persona(persona_id, narrative or behaviour_narrative(features), traits, features,
                    source={**dict(source or {}), "synthesis": method, "model": getattr(model, "name", "?")})
+
+
+def narrative_messages(turns: Sequence[Turn], key_sentences: Sequence[str] = ()) -> list:
+    """A plain-text narrative request a small model can follow: one worked example, then what the person said.
+
+    `key_sentences` (those that carried trait cues) stand in for the whole answers when given: a small
+    model summarises a few telling sentences better than a long transcript.
+    """
+    picked = list(dict.fromkeys(key_sentences)) or [clean_reply(t.answer or "", 2) for t in turns if t.answered]
+    said = " ".join(picked)[:_NARRATIVE_INPUT_CHARS]
+    return [system("You summarise what a person said, in the first person, in two sentences."),
+            user("What I said: I watch cooking videos at lunch. I share recipes with my sister."),
+            assistant("I watch cooking videos on my lunch break because they relax me. When I find a good recipe I send it to my sister."),
+            user(f"What I said: {said}")]
+
+
+def synthesise_compact(model: ChatModel, turns: Sequence[Turn], features: BehaviourFeatures, persona_id: str,
+                       options: GenerationOptions | None = None, source: Mapping[str, Any] | None = None) -> Persona:
+    """Persona for small models: a model-written narrative, trait levels from answer cues, else behaviour."""
+    readings = read_traits(turns)
+    traits = {name: _cue_trait(name, readings.get(name), features) for name in TRAIT_LEVELS}
+    narrative = ""
+    if any(t.answered for t in turns):
+        key_sentences = [text for reading in readings.values() for _, text in reading.quotes]
+        reply = model.chat(narrative_messages(turns, key_sentences), task_options(options, _NARRATIVE_TOKENS, temperature=0.3))
+        narrative = clean_reply(reply, max_sentences=3)
+    method = "model-narrative+interview-cues" if len(narrative) >= 20 else "interview-cues"
+    return Persona(persona_id, narrative if len(narrative) >= 20 else behaviour_narrative(features), traits, features,
+                   source={**dict(source or {}), "synthesis": method, "model": getattr(model, "name", "?")})
+
+
+def _cue_trait(name: str, reading: CueReading | None, features: BehaviourFeatures) -> Trait:
+    figures = tuple(behaviour_evidence(name, features))
+    if reading is None:
+        level, why = behaviour_level(name, features)
+        return Trait(name, level, f"estimated from behaviour: {why}", figures)
+    quotes = tuple(Evidence("quote", text, turn_id) for turn_id, text in reading.quotes)
+    return Trait(name, reading.level, reading.rationale(), quotes + figures)
 
 
 def _check_synthesis(obj: dict[str, Any]) -> None:

@@ -77,6 +77,17 @@ def execute(cfg: SandboxConfig, resume: bool, label: str) -> list[dict[str, floa
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file of SandboxConfig options.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE.")]
+ThreadsOpt = Annotated[Optional[int], typer.Option(help="Torch threads (1 is fastest on a small shared machine).")]
+
+
+def set_threads(threads: int | None) -> None:
+    """Size torch's intra-op pool (recommender scoring and training run through it)."""
+    if threads is not None:
+        if threads < 1:
+            raise fail(f"--threads must be >= 1, got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 @sandbox_app.command("run")
@@ -89,9 +100,11 @@ def run_command(
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Results folder. [default: runs/sandbox/<recommender>-s<seed>]")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from out/checkpoint.pkl.")] = False,
+    threads: ThreadsOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Simulate one platform; writes config.yaml, logs/*.parquet, metrics.json, metrics.png, checkpoint.pkl."""
+    set_threads(threads)
     try:
         cfg = load_config(SandboxConfig, config, set_ or (), steps=steps, users=users, creators=creators,
                           recommender=recommender, seed=seed, out=out)
@@ -112,9 +125,11 @@ def compare_command(
     creators: Annotated[Optional[int], typer.Option(help="Creators.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (the same for every run).")] = None,
     out: Annotated[Path, typer.Option(help="Results folder; one subfolder per recommender.")] = Path("runs/sandbox-compare"),
+    threads: ThreadsOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Run several recommenders on the same seeded world and print one table (plus compare.png, compare.json)."""
+    set_threads(threads)
     histories: dict[str, list[dict[str, float]]] = {}
     try:
         base = load_config(SandboxConfig, config, set_ or (), steps=steps, users=users, creators=creators, seed=seed)

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from personas.models.factory import ChatModelConfig
 from sandbox.creators.memory import MemoryConfig
+from sandbox.llm_users import LLMUserConfig
 from sandbox.recommenders.registry import RecommenderOptions
 from sandbox.users import UserConfig
 
@@ -29,7 +31,11 @@ class SandboxConfig:
     initial_items: int = 2  # items each creator has published before step 0
     write_logs: bool = True
     out: Optional[Path] = None
+    user_kind: str = "statistical"  # statistical | llm (a subset of users decides through a chat model)
+    llm_users: int = 0  # with user_kind=llm: how many users the chat model plays (0 = all of them)
     user: UserConfig = field(default_factory=UserConfig)
+    llm_user: LLMUserConfig = field(default_factory=LLMUserConfig)
+    user_chat: ChatModelConfig = field(default_factory=ChatModelConfig)  # the LLM users' chat backend
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     options: RecommenderOptions = field(default_factory=RecommenderOptions)
 
@@ -38,5 +44,11 @@ class SandboxConfig:
                      "checkpoint_every"):
             if getattr(self, name) < (0 if name in ("steps", "users") else 1):
                 raise ValueError(f"sandbox option {name} must be positive, got {getattr(self, name)}")
+        if self.user_kind not in ("statistical", "llm"):
+            raise ValueError(f"user_kind must be 'statistical' or 'llm', got {self.user_kind!r}")
+        if not 0 <= self.llm_users <= self.users:
+            raise ValueError(f"llm_users must lie in [0, users={self.users}], got {self.llm_users}")
+        if self.llm_users and self.user_kind != "llm":
+            raise ValueError("llm_users is set but user_kind is 'statistical'; set user_kind=llm to use LLM users")
         if self.initial_items < 0:
             raise ValueError(f"initial_items must be >= 0, got {self.initial_items}")

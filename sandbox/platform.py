@@ -10,6 +10,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from personas.models.base import ChatModel
+from personas.models.factory import build_chat_model
 from sandbox import metrics as M
 from sandbox.catalogue import Catalogue, DraftError, ItemDraft
 from sandbox.config import SandboxConfig
@@ -19,6 +21,7 @@ from sandbox.creators.memory import CreatorMemory
 from sandbox.recommenders.base import InteractionLog, RecContext, SeenFilter
 from sandbox.recommenders.registry import build_pipeline
 from sandbox.storage import load_checkpoint, save_checkpoint, write_step_log
+from sandbox.llm_users import LLMUsers, pick_llm_users
 from sandbox.users import Responses, StatisticalUsers
 
 log = logging.getLogger(__name__)
@@ -63,13 +66,18 @@ class StepOutcome:
 class Platform:
     """Owns every piece of the world and its seeded RNG; `run()` advances it, checkpointing as it goes."""
 
-    def __init__(self, config: SandboxConfig, policies: dict[str, CreatorPolicy] | None = None):
+    def __init__(self, config: SandboxConfig, policies: dict[str, CreatorPolicy] | None = None,
+                 user_model: ChatModel | None = None):
         self.config = config
         self.rng = np.random.default_rng(config.seed)
         self.catalogue = Catalogue()
         g = self.catalogue.n_genres
         self.genres = self.catalogue.taxonomy.top_level
-        self.users = StatisticalUsers(config.users, g, config.user, self.rng)
+        self.users: StatisticalUsers | LLMUsers = StatisticalUsers(config.users, g, config.user, self.rng)
+        if config.user_kind == "llm":
+            ids = pick_llm_users(config.users, config.llm_users or config.users, self.rng)
+            self.users = LLMUsers(self.users, ids, user_model or build_chat_model(config.user_chat), self.genres,
+                                  config.llm_user)
         self.policies = policies or {config.creator_policy: make_policy(config.creator_policy)}
         self.creators = [self._new_creator(c, next(iter(self.policies))) for c in range(config.creators)]
         self.pipeline = build_pipeline(config.recommender, config.options)
@@ -80,6 +88,7 @@ class Platform:
         self.creator_exposure = np.zeros(config.creators)
         self.creator_clicks = np.zeros(config.creators)
         self.step = 0
+        self.trained = False
         self.history: list[dict[str, float]] = []
         self.external: dict[str, int] = {}
         self._seed_catalogue()
@@ -126,8 +135,10 @@ class Platform:
     def run_step(self) -> StepOutcome:
         """Advance the world by one step and record its metrics."""
         created = self._create()
-        if self.step % self.config.retrain_every == 0 and len(self.log):
+        # retrain on schedule, and as soon as there is a first log (an untrained model would serve noise for a cycle)
+        if len(self.log) and (self.step % self.config.retrain_every == 0 or not self.trained):
             self.pipeline.recommender.fit(self.log, self.context())
+            self.trained = True
         active = np.flatnonzero(self.rng.random(self.users.n) < self.config.user.activity)
         slates = self.serve(active, self.config.slate_size)
         responses = self._respond(active, slates)
@@ -191,13 +202,16 @@ class Platform:
         self.log.add(self.step, user, item, clicked, responses.watch_s[rows, cols])
         self.seen.ensure(self.n_accounts, self.catalogue.size)
         self.seen.mark(user, item[:, None])
-        np.add.at(self.catalogue.impressions, item, 1)
-        np.add.at(self.catalogue.clicks, item, clicked)
-        creator = self.catalogue.creator[item]
-        np.add.at(self.creator_exposure, creator, 1)
-        np.add.at(self.creator_clicks, creator, clicked)
+        cat, n_items, n_creators = self.catalogue, self.catalogue.size, len(self.creators)
+        cat.impressions[:n_items] += np.bincount(item, minlength=n_items)
+        cat.clicks[:n_items] += np.bincount(item, clicked, minlength=n_items).astype(np.int64)
+        creator = cat.creator[item]
+        self.creator_exposure += np.bincount(creator, minlength=n_creators)
+        self.creator_clicks += np.bincount(creator, clicked, minlength=n_creators)
         self.genre_history[users] *= HISTORY_DECAY
-        np.add.at(self.genre_history, (user[clicked], self.catalogue.genre[item[clicked]]), 1.0)
+        g = cat.n_genres
+        flat = user[clicked] * g + cat.genre[item[clicked]]
+        self.genre_history += np.bincount(flat, minlength=self.n_accounts * g).reshape(-1, g).astype(np.float32)
         self._push_recent(users, np.where(shown & responses.clicked, slates, -1))
 
     def _push_recent(self, users: np.ndarray, clicked_items: np.ndarray) -> None:
@@ -274,10 +288,12 @@ class Platform:
 
     @classmethod
     def resume(cls, folder: Path, policies: dict[str, CreatorPolicy] | None = None,
-               steps: int | None = None) -> "Platform":
-        """Reload a checkpoint; policies are rebuilt from the config unless given (LLM ones cannot be pickled)."""
+               steps: int | None = None, user_model: ChatModel | None = None) -> "Platform":
+        """Reload a checkpoint; policies (and LLM users' model) are rebuilt from the config unless given."""
         platform: Platform = load_checkpoint(Path(folder))
         platform.policies = policies or {k: make_policy(k) for k in {c.policy_key for c in platform.creators}}
+        if isinstance(platform.users, LLMUsers):
+            platform.users.model = user_model or build_chat_model(platform.config.user_chat)
         if steps is not None:
             from dataclasses import replace
             platform.config = replace(platform.config, steps=steps)

@@ -11,6 +11,7 @@ from typing import Callable
 from recorder.feed import Feed, Observation
 from recorder.trace import VideoMeta
 
+from device.counts import format_count
 from device.profiles import AppProfile, PopupRule
 from device.virtual import hierarchy as hv
 from device.virtual.render import category_colour, encode_jpeg, render_screen
@@ -142,12 +143,23 @@ class VirtualPhone:
         """The screen as JPEG bytes."""
         with self.lock:
             meta, _ = self._shown_meta()
-            lines = [f"@{meta.author or ''}", meta.caption or "", f"#{self._observation.position}"]
+            category = self._observation.category
+            lines = [f"@{meta.author or ''}", meta.caption or "",
+                     f"#{self._observation.position} {'/'.join(category.path) if category else ''}"]
             popup = self.state.popup
             overlay = [popup.title, popup.button] if popup and self.state.foreground else []
-            colour = category_colour(self._observation.category) if self.state.foreground else (40, 40, 40)
+            colour = category_colour(category) if self.state.foreground else (40, 40, 40)
+            controls = self._drawn_controls() if self.state.foreground else []
             elapsed = time.monotonic() - self.state.shown_at
-        return encode_jpeg(render_screen(self.size, lines, colour, elapsed, overlay), quality)
+        return encode_jpeg(render_screen(self.size, lines, colour, elapsed, overlay, controls=controls), quality)
+
+    def _drawn_controls(self) -> list[tuple[tuple[int, int, int, int], str, bool]]:
+        """The like/comment/favourite/share controls with their counts, as the hierarchy reports them."""
+        wanted = ("like", "comment", "favorite", "share")
+        meta, _ = self._shown_meta()
+        liked = self.state.inserted is None and self._liked()
+        label = lambda name: f"{name[0].upper()} {format_count(getattr(meta, f'{name}_count') or 0, 'en')}"  # noqa: E731
+        return [(b.bounds, label(b.name), b.name == "like" and liked) for b in self.boxes() if b.name in wanted]
 
     def _liked(self) -> bool:
         return self._observation.liked or self._observation.position in self.state.liked

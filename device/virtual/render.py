@@ -29,14 +29,19 @@ def _ascii(text: str) -> str:
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
 
 
+# A control drawn on screen: its pixel bounds, its label, and whether it is "on" (e.g. liked).
+Control = tuple[tuple[int, int, int, int], str, bool]
+
+
 def render_screen(size: tuple[int, int], lines: Sequence[str], colour: tuple[int, int, int], t_s: float,
-                  overlay: Sequence[str] = (), scale: int = 4) -> np.ndarray:
+                  overlay: Sequence[str] = (), scale: int = 4, controls: Sequence[Control] = ()) -> np.ndarray:
     """A BGR frame (`size` = width, height, drawn at 1/`scale` then upscaled to keep it cheap)."""
     width, height = size[0] // scale, size[1] // scale
     frame = np.full((height, width, 3), colour, dtype=np.uint8)
     # A bar sweeping down the frame makes consecutive screenshots differ, as a playing video does.
     y = int((t_s * 60) % height)
     cv2.rectangle(frame, (0, y), (width, min(height, y + height // 20)), (255, 255, 255), -1)
+    _draw_controls(frame, controls, scale)
     for i, line in enumerate(lines):
         cv2.putText(frame, _ascii(line)[:40], (8, height - 120 + 22 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                     (255, 255, 255), 1, cv2.LINE_AA)
@@ -46,6 +51,17 @@ def render_screen(size: tuple[int, int], lines: Sequence[str], colour: tuple[int
             cv2.putText(frame, _ascii(line)[:30], (width // 10 + 8, height * 3 // 8 + 30 + 24 * i),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1, cv2.LINE_AA)
     return cv2.resize(frame, size, interpolation=cv2.INTER_NEAREST)
+
+
+def _draw_controls(frame: np.ndarray, controls: Sequence[Control], scale: int) -> None:
+    """Outline each control where the hierarchy says it is, with its label; "on" controls are filled red."""
+    for (left, top, right, bottom), label, active in controls:
+        corner1, corner2 = (left // scale, top // scale), (right // scale - 1, bottom // scale - 1)
+        if active:
+            cv2.rectangle(frame, corner1, corner2, (60, 40, 230), -1)
+        cv2.rectangle(frame, corner1, corner2, (255, 255, 255), 1)
+        cv2.putText(frame, _ascii(label)[:8], (corner1[0] + 2, corner2[1] - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.3,
+                    (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:

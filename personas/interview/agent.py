@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,6 +20,15 @@ from personas.interview.prompts import (
     judge_messages,
     question_messages,
 )
+from personas.interview.small_model import (
+    STYLES,
+    compact_question_messages,
+    ensure_fact,
+    parse_question,
+    question_fact,
+    resolve_style,
+    task_options,
+)
 from personas.interview.transcript import (
     FEATURES_FILE,
     OUTLINE_FILE,
@@ -30,6 +39,7 @@ from personas.interview.transcript import (
     apply_event,
 )
 from personas.models import ChatModel, GenerationOptions, JSONModeError, chat_json
+from personas.models.json_mode import JSONAttempt
 
 log = logging.getLogger(__name__)
 MODEL_ERRORS_FILE = "model_errors.jsonl"
@@ -45,8 +55,15 @@ class InterviewConfig:
     max_examples: int = 12
     max_turns: int | None = None
     judge_sections: bool = True
+    style: str = "auto"  # "json" (larger models), "compact" (small local models), "auto" (chosen by the backend)
+    question_tokens: int = 60  # compact style: token cap of a question
+    answer_tokens: int = 80  # compact style: token cap of a simulated interviewee's answer
 
     def __post_init__(self) -> None:
+        if self.style not in STYLES:
+            raise ValueError(f"style must be one of {', '.join(STYLES)}, got {self.style!r}")
+        if self.question_tokens < 8 or self.answer_tokens < 8:
+            raise ValueError("question_tokens and answer_tokens must be >= 8")
         if not 0 <= self.json_retries <= 10:
             raise ValueError(f"json_retries must lie in [0, 10], got {self.json_retries}")
         if not 0.3 <= self.duplicate_threshold <= 1.0:
@@ -55,6 +72,15 @@ class InterviewConfig:
             raise ValueError(f"max_examples must be >= 1, got {self.max_examples}")
         if self.max_turns is not None and self.max_turns < 1:
             raise ValueError(f"max_turns must be >= 1 (or unset), got {self.max_turns}")
+
+    def for_backend(self, backend: str) -> "InterviewConfig":
+        """This config with 'auto' style resolved for the chat backend (compact for the embedded model)."""
+        return replace(self, style=resolve_style(self.style, backend))
+
+    @property
+    def compact(self) -> bool:
+        """Whether questions use the small-model format (plain text, one worked example, no judging call)."""
+        return self.style == "compact"
 
 
 class InterviewAgent:
@@ -149,6 +175,10 @@ class InterviewAgent:
         turns = self.state.turns
         used = [cite for turn in turns for cite in turn.cites]
         hint, hint_ids = contrast_hint(self.catalogue, used)
+        if self.config.compact:
+            text, cites, source = self._ask_compact(section, hint, hint_ids)
+            self._record("question", turn_id=len(turns) + 1, section=section.id, text=text, cites=list(cites), source=source)
+            return self.state.pending  # type: ignore[return-value]
         messages = question_messages(section, self.features, self.catalogue, turns, hint)
         try:
             reply = chat_json(self.model, messages, self.options, self._question_check, self.config.json_retries)
@@ -159,6 +189,30 @@ class InterviewAgent:
         turn_id = len(turns) + 1
         self._record("question", turn_id=turn_id, section=section.id, text=text, cites=list(cites), source=source)
         return self.state.pending  # type: ignore[return-value]
+
+    def _ask_compact(self, section: Section, hint: str, hint_ids: tuple[str, ...]) -> tuple[str, tuple[str, ...], str]:
+        """A plain-text question from a small model: one topic and one fact; the fact is stated if the model drops it."""
+        asked = len(self.state.section_turns(section.id))
+        fact = question_fact(section, self.features, hint)
+        cites = hint_ids if fact == hint else ()
+        previous = [t.question for t in self.state.turns]
+        replies = []
+        for attempt in range(self.config.json_retries + 1):
+            goal = section.goals[(asked + attempt) % len(section.goals)]
+            temperature = None if attempt == 0 else 0.7  # greedy first; sample on a retry to get something new
+            options = task_options(self.options, self.config.question_tokens, temperature, stop=("?", "\n"))
+            options = replace(options, seed=(options.seed or 0) + attempt)
+            reply = self.model.chat(compact_question_messages(goal, fact), options)
+            try:
+                question, prefixed = ensure_fact(parse_question(reply), fact)
+                if (duplicate := find_duplicate(question, previous, self.config.duplicate_threshold)) is not None:
+                    raise ValueError(f"repeats an earlier question ({duplicate!r})")
+            except ValueError as err:
+                replies.append(JSONAttempt(reply, str(err)))
+                continue
+            return question, cites, "model+fact" if prefixed else "model"
+        self._log_model_error("ask_question", section.id, JSONModeError(replies))
+        return self._fallback(section, hint, hint_ids)
 
     def _question_check(self, obj: dict[str, Any]) -> None:
         question = obj.get("question")
@@ -204,7 +258,7 @@ class InterviewAgent:
         turns = self.state.section_turns(section.id)
         if len(turns) >= section.turn_budget:
             self._end_section(section, "budget")
-        elif self.config.judge_sections and self._goals_met(section, turns):
+        elif self.config.judge_sections and not self.config.compact and self._goals_met(section, turns):
             self._end_section(section, "goals_met")
         if self.current_section is None or self._total_cap_reached():
             self._finish()
@@ -241,7 +295,7 @@ class InterviewAgent:
         self.store.write_state(self.state)
 
     def _log_model_error(self, task: str, section_id: str, err: JSONModeError) -> None:
-        log.warning("%s in section %s: the model gave no usable JSON (%s); using the outline's own question/verdict",
+        log.warning("%s in section %s: the model gave no usable reply (%s); using the outline's own question/verdict",
                     task, section_id, err)
         path = self.store.folder / MODEL_ERRORS_FILE
         record = {"task": task, "section": section_id, "attempts": [{"reply": a.reply, "error": a.error} for a in err.attempts]}

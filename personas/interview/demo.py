@@ -78,9 +78,11 @@ def run_demo(cfg: "InterviewRunConfig", traces: Sequence[Path], data: Path, out:
             outline = load_outline(cfg.outline).limited(max_sections=sections, max_budget=1)
             agent = InterviewAgent.start(model, cfg.out, outline, analyse(loaded, folders), cfg.agent, folders, options)
         console.print(f"simulated interviewee: [bold]{hidden.persona_id}[/bold]; interview saved in {cfg.out}")
-        interview_simulated(agent, SimulatedInterviewee(model, hidden, options))
+        interviewee = SimulatedInterviewee(model, hidden, options, cfg.agent.style, cfg.agent.answer_tokens)
+        interview_simulated(agent, interviewee)
         with console.status("writing the persona…"):
             persona = synthesise(model, agent.turns, agent.features, cfg.persona_id or f"sim-{hidden.persona_id}",
-                                 options, cfg.agent.json_retries, source={"interview": str(cfg.out), "hidden": hidden.persona_id})
+                                 options, cfg.agent.json_retries, source={"interview": str(cfg.out), "hidden": hidden.persona_id},
+                                 style=cfg.agent.style)
     save_persona(persona, cfg.out / "persona.json")
     return persona, trait_recovery(hidden, persona)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Sequence
 
-from personas.analysis import BehaviourFeatures, Example
+from personas.analysis import UNKNOWN_CATEGORY, BehaviourFeatures, Example
 from personas.interview.outline import Section
 from personas.interview.transcript import Turn
 from personas.models import Message, system, user
@@ -40,7 +40,13 @@ class CitedExample:
         if caption:
             return caption if len(caption) <= _CAPTION_CHARS else caption[: _CAPTION_CHARS - 1] + "…"
         who = f" by {self.example.author}" if self.example.author else ""
-        return f"a {self.example.category} video{who}"
+        what = "" if self.example.category in ("", UNKNOWN_CATEGORY) else f"{self.example.category} "
+        return f"a {what}video{who}"
+
+    @property
+    def named(self) -> bool:
+        """Whether the title tells this video apart (a caption or a creator), not just 'a video'."""
+        return bool((self.example.caption or "").strip() or self.example.author)
 
     def describe(self) -> str:
         """One line for the prompt: id, title, creator, category, watch time, liked."""
@@ -73,9 +79,22 @@ def contrast_hint(catalogue: Sequence[CitedExample], used: Sequence[str] = ()) -
     first, second = least_used(long), least_used(short)
     if first.id == second.id:
         return "", ()
-    text = (f'you watched "{first.title}" for {first.example.watch_s:.0f} s but skipped '
-            f'"{second.title}" after {second.example.watch_s:.0f} s')
+    if first.named or second.named:
+        text = (f'you watched "{first.title}" for {seconds(first.example.watch_s)} but skipped '
+                f'"{second.title}" after {seconds(second.example.watch_s)}')
+    else:  # nothing to name them by: the durations alone make the contrast
+        text = (f"you watched one video for {seconds(first.example.watch_s)} but skipped another "
+                f"after {seconds(second.example.watch_s)}")
     return text, (first.id, second.id)
+
+
+def seconds(value: float) -> str:
+    """A watch time as people say it: tenths below 10 s, whole seconds above.
+
+    >>> seconds(0.34), seconds(41.2)
+    ('0.3 s', '41 s')
+    """
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
 
 def question_messages(section: Section, features: BehaviourFeatures, catalogue: Sequence[CitedExample],
@@ -141,7 +160,7 @@ def similarity(first: str, second: str) -> float:
 
     >>> similarity("Why did you skip the cat video?", "why did you skip the cat video") == 1.0
     True
-    >>> similarity("Why did you skip the cat video?", "When do you usually open the app?") < 0.5
+    >>> similarity("Why did you skip the cat video?", "How often do you share videos with friends?") < 0.5
     True
     """
     a, b = normalise(first), normalise(second)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import yaml
 
+from personas.interview.small_model import clean_reply, compact_answer_messages, task_options
 from personas.interview.transcript import Turn
 from personas.models import ChatModel, GenerationOptions, Message, assistant, system, user
 from personas.persona import TRAIT_LEVELS, Persona, PersonaError
@@ -38,6 +39,15 @@ TRAIT_STATEMENTS: dict[str, dict[str, str]] = {
         "high": "I like and comment a lot, share with friends daily, and notice what's trending.",
     },
 }
+# Words in a question that point at a trait, so a small model is shown only the statements that matter.
+TRAIT_CUES: dict[str, tuple[str, ...]] = {
+    "content_vs_creator": ("creator", "follow", "who", "topic", "content", "channel", "made", "post"),
+    "emotion_regulation": ("mood", "feel", "stress", "relax", "bored", "tired", "calm", "night", "open", "session",
+                           "minutes", "usually", "when"),
+    "novelty_tolerance": ("new", "unfamiliar", "different", "repeat", "same", "explore", "skip", "swipe", "stay",
+                          "mostly", "rarely", "kinds"),
+    "social_sensitivity": ("like", "comment", "share", "friend", "popular", "trend", "others"),
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,16 @@ class HiddenPersona:
                 f"{self.description} {statements} Answer in the first person, in two or three honest sentences, "
                 "consistent with this description. Never mention that you are role-playing.")
 
+    def statements(self) -> dict[str, str]:
+        """The first-person statement of each hidden trait level."""
+        return {name: TRAIT_STATEMENTS[name][level] for name, level in self.traits.items()}
+
+    def facts_for(self, question: str, count: int = 2) -> list[str]:
+        """The `count` first-person trait statements the question most bears on (a small model's whole context)."""
+        words = question.lower()
+        ranked = sorted(TRAIT_LEVELS, key=lambda n: -sum(cue in words for cue in TRAIT_CUES[n]))  # stable on ties
+        return [self.statements()[name] for name in ranked[:count]]
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "HiddenPersona":
         """Build from a mapping with persona_id, traits and an optional description."""
@@ -90,13 +110,18 @@ def load_hidden_personas(path: str | Path | None = None) -> list[HiddenPersona]:
 class SimulatedInterviewee:
     """Answers interview questions in character, remembering the conversation so far."""
 
-    def __init__(self, model: ChatModel, hidden: HiddenPersona, options: GenerationOptions | None = None) -> None:
+    def __init__(self, model: ChatModel, hidden: HiddenPersona, options: GenerationOptions | None = None,
+                 style: str = "json", answer_tokens: int = 80) -> None:
         self.model = model
         self.hidden = hidden
         self.options = options
+        self.style = style
+        self.answer_tokens = answer_tokens
 
     def answer(self, question: str, history: Sequence[Turn] = ()) -> str:
         """The in-character answer to `question`; a blank reply becomes an explicit 'not sure'."""
+        if self.style == "compact":
+            return self._answer_compact(question, len(history))
         messages: list[Message] = [system(self.hidden.role_prompt())]
         for turn in history:
             if turn.answered:
@@ -104,6 +129,16 @@ class SimulatedInterviewee:
         messages.append(user(f"{TASK_ANSWER}\n{question}"))
         reply = " ".join(self.model.chat(messages, self.options).split())
         return reply or "I'm not sure how to answer that."
+
+    def _answer_compact(self, question: str, turn_number: int) -> str:
+        """A small model's answer: only the relevant facts, light sampling (greedy loops), trimmed at repetition."""
+        messages = compact_answer_messages(self.hidden.facts_for(question), question)
+        for temperature in (0.3, 0.0):  # light sampling first; greedy when that loops from the first word
+            options = task_options(self.options, self.answer_tokens, temperature)
+            reply = clean_reply(self.model.chat(messages, replace(options, seed=(options.seed or 0) + turn_number)), 3)
+            if reply:
+                return reply
+        return "I'm not sure how to answer that."
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class Turn:
     section: str
     question: str
     cites: tuple[str, ...] = ()  # example ids (E1, E2, ...) the question refers to
-    source: str = "model"  # "model", or "fallback" when the model gave no usable question
+    source: str = "model"  # "model"; "model+fact" when the agent prefixed the behaviour fact; "fallback"
     asked_at: str = ""
     answer: str | None = None
     answered_at: str | None = None

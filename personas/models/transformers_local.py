@@ -49,6 +49,7 @@ class TransformersChat(ChatModel):
         self.default_options = default_options or GenerationOptions()
         self.name = name or (gguf or directory.name)
         self._lock = threading.Lock()
+        self.max_batch = 16  # conversations per batched generate call (bounds padding waste and memory)
         self.tokenizer, self.model = _load(directory, gguf, self.device)
         self._end_token_ids = end_token_ids(self.tokenizer)
 
@@ -62,6 +63,41 @@ class TransformersChat(ChatModel):
         with self._lock:
             text = self._generate(prompt, opts)
         return truncate_at_stop(text, opts.stop).strip()
+
+    def chat_batch(self, conversations: Sequence[Conversation], options: GenerationOptions | None = None) -> list[str]:
+        """Answer many conversations with left-padded batched `generate` calls (same replies as `chat` when greedy)."""
+        opts = options or self.default_options
+        prompts = [to_template_messages(check_conversation(messages)) for messages in conversations]
+        if len(prompts) <= 1:
+            return [self.chat(messages, opts) for messages in conversations]
+        encoded = [self._encode(prompt)["input_ids"][0] for prompt in prompts]
+        # similar lengths share a batch so little compute goes to padding; replies return in input order
+        order = sorted(range(len(encoded)), key=lambda k: len(encoded[k]))
+        replies: list[str] = [""] * len(encoded)
+        with self._lock:
+            for start in range(0, len(order), self.max_batch):
+                chunk = order[start:start + self.max_batch]
+                for k, text in zip(chunk, self._generate_padded([encoded[k] for k in chunk], opts)):
+                    replies[k] = truncate_at_stop(text, opts.stop).strip()
+        return replies
+
+    def _generate_padded(self, rows: list[torch.Tensor], opts: GenerationOptions) -> list[str]:
+        import torch
+
+        if self.model is None:
+            raise ChatBackendError("this TransformersChat was closed")
+        kwargs = generation_kwargs(opts, self._end_token_ids, self.tokenizer)
+        input_ids, attention_mask = left_pad(rows, kwargs["pad_token_id"])
+        if kwargs["do_sample"] and opts.seed is not None:
+            torch.manual_seed(opts.seed)
+        try:
+            with torch.inference_mode():
+                output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        except (RuntimeError, ValueError) as err:
+            raise ChatBackendError(f"batched generation failed in {self.name}: {err}") from err
+        new_tokens = output[:, input_ids.shape[1]:].tolist()
+        return [str(self.tokenizer.decode(until_end(tokens, self._end_token_ids), skip_special_tokens=True))
+                for tokens in new_tokens]
 
     def close(self) -> None:
         """Drop the model so its memory can be reclaimed."""
@@ -94,6 +130,30 @@ class TransformersChat(ChatModel):
             raise ChatBackendError(f"generation failed in {self.name}: {err}") from err
         new_tokens = output[0, inputs["input_ids"].shape[1] :]
         return str(self.tokenizer.decode(new_tokens, skip_special_tokens=True))
+
+
+def left_pad(rows: Sequence[torch.Tensor], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack 1-D token rows into (batch, longest) ids and attention mask, padding on the left for generation."""
+    import torch
+
+    longest = max(len(row) for row in rows)
+    ids = torch.full((len(rows), longest), pad_id, dtype=rows[0].dtype, device=rows[0].device)
+    mask = torch.zeros((len(rows), longest), dtype=torch.long, device=rows[0].device)
+    for k, row in enumerate(rows):
+        ids[k, longest - len(row):] = row
+        mask[k, longest - len(row):] = 1
+    return ids, mask
+
+
+def until_end(tokens: Sequence[int], end_ids: Sequence[int]) -> list[int]:
+    """Tokens before the first end-of-turn id (rows that finish early are padded after it).
+
+    >>> until_end([5, 6, 2, 2, 2], [2])
+    [5, 6]
+    """
+    ends = set(end_ids)
+    cut = next((k for k, token in enumerate(tokens) if token in ends), len(tokens))
+    return list(tokens[:cut])
 
 
 def resolve_model_location(model_path: str | Path | None, gguf_file: str | None) -> tuple[Path, str | None]:

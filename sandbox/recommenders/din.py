@@ -94,7 +94,7 @@ class DINRecommender(Recommender):
     def score(self, users: np.ndarray, items: np.ndarray, ctx: RecContext) -> np.ndarray:
         """Logits for every (user, candidate), computed in blocks to bound memory."""
         if self.net is None:
-            return np.zeros((len(users), len(items)), np.float32)
+            return ctx.rng.random((len(users), len(items)), dtype=np.float32)  # untrained: random order
         out = np.empty((len(users), len(items)), np.float32)
         with torch.no_grad():
             for s in range(0, len(users), 256):

@@ -1,4 +1,4 @@
-"""Matrix factorisation trained with BPR in torch, with genre and creator factors so fresh items are not cold."""
+"""BPR matrix factorisation (sparse Adagrad in numpy) with genre and creator factors so fresh items are not cold."""
 
 from __future__ import annotations
 
@@ -16,14 +16,22 @@ def grown(table: torch.Tensor, rows: int) -> torch.Tensor:
 
 
 class BPRMatrixFactorisation(Recommender):
-    """score(u, i) = p_u . (q_i + g_genre(i) + c_creator(i)) + b_i, trained on clicked vs unclicked impressions."""
+    """score(u, i) = p_u . (q_i + g_genre(i) + c_creator(i)) + b_i, trained on clicked vs unclicked impressions.
+
+    Each retrain draws at most `max_pairs` (user, clicked, unclicked) triples and runs `epochs` passes with sparse
+    row gradients, so its cost is bounded by the sample, not by the number of users or items.
+    """
 
     name = "mf"
 
     def __init__(self, dim: int = 16, epochs: int = 3, lr: float = 0.05, l2: float = 1e-4,
-                 max_pairs: int = 200_000, batch: int = 8192):
+                 max_pairs: int = 50_000, batch: int = 8192):
+        if epochs < 1 or max_pairs < 1 or batch < 1 or dim < 1:
+            raise ValueError("mf dim, epochs, max_pairs and batch must all be >= 1")
         self.dim, self.epochs, self.lr, self.l2, self.max_pairs, self.batch = dim, epochs, lr, l2, max_pairs, batch
         self.tables: dict[str, torch.Tensor] = {}
+        self._arrays: dict[str, np.ndarray] = {}  # numpy copies with a trailing zero row for unknown ids
+        self._item_cache: tuple[bytes, np.ndarray, np.ndarray] | None = None
 
     def _ensure(self, ctx: RecContext, gen: torch.Generator) -> None:
         sizes = {"user": ctx.n_users, "item": ctx.catalogue.size, "genre": ctx.catalogue.n_genres,
@@ -39,30 +47,55 @@ class BPRMatrixFactorisation(Recommender):
         gen = torch.Generator().manual_seed(int(ctx.rng.integers(2**31)))
         self._ensure(ctx, gen)
         pos, neg, users = self._triples(log, ctx.rng)
-        if len(users) == 0:
-            return
-        params = {k: v.clone().requires_grad_(True) for k, v in self.tables.items()}
-        opt = torch.optim.Adagrad(list(params.values()), lr=self.lr)
-        cat = ctx.catalogue
-        genre = torch.as_tensor(cat.genre[: cat.size].astype(np.int64))
-        creator = torch.as_tensor(cat.creator[: cat.size].astype(np.int64))
-        for _ in range(self.epochs):
-            for idx in torch.randperm(len(users), generator=gen).split(self.batch):
-                u, i, j = users[idx], pos[idx], neg[idx]
-                diff = _item_score(params, u, i, genre, creator) - _item_score(params, u, j, genre, creator)
-                loss = -torch.nn.functional.logsigmoid(diff).mean() + self.l2 * (params["user"][u].pow(2).sum(1).mean())
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        self.tables = {k: v.detach() for k, v in params.items()}
+        if len(users):
+            self._train(pos, neg, users, ctx)
+        self._arrays = {k: np.concatenate([v.numpy(), np.zeros((1, *v.shape[1:]), np.float32)])
+                        for k, v in self.tables.items()}
+        self._item_cache = None
 
-    def _triples(self, log: InteractionLog, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    def _train(self, pos: np.ndarray, neg: np.ndarray, users: np.ndarray, ctx: RecContext) -> None:
+        # hand-written BPR gradients scattered with sorted segment sums: bitwise reproducible at any thread count
+        order_rng = np.random.default_rng(int(ctx.rng.integers(2**31)))
+        tables = {k: v.numpy().copy() for k, v in self.tables.items()}
+        squares = {k: np.zeros_like(v) for k, v in tables.items()}  # Adagrad accumulators
+        cat = ctx.catalogue
+        genre, creator = cat.genre[: cat.size].astype(np.int64), cat.creator[: cat.size].astype(np.int64)
+        for _ in range(self.epochs):
+            order = order_rng.permutation(len(users))
+            for start in range(0, len(users), self.batch):
+                idx = order[start:start + self.batch]
+                self._bpr_step(tables, squares, users[idx], pos[idx], neg[idx], genre, creator)
+        self.tables = {k: torch.from_numpy(v) for k, v in tables.items()}
+
+    def _bpr_step(self, t: dict[str, np.ndarray], squares: dict[str, np.ndarray], u: np.ndarray, i: np.ndarray,
+                  j: np.ndarray, genre: np.ndarray, creator: np.ndarray) -> None:
+        """One Adagrad step on -log sigmoid(x_ui - x_uj) + l2 |p_u|^2, touching only the rows in the batch."""
+        n = len(u)
+        both = np.concatenate([i, j])
+        vec = t["item"][both] + t["genre"][genre[both]] + t["creator"][creator[both]]
+        p_u = t["user"][u]
+        x = (p_u * (vec[:n] - vec[n:])).sum(1) + t["bias"][i] - t["bias"][j]
+        g = (1.0 / (1.0 + np.exp(np.clip(x, -30, 30)))).astype(np.float32) / n  # -dLoss/dx
+        sign = np.concatenate([g, -g])[:, None]
+        grad_vec = -sign * np.concatenate([p_u, p_u])
+        grads = {"user": (u, -g[:, None] * (vec[:n] - vec[n:]) + (2 * self.l2 / n) * p_u),
+                 "item": (both, grad_vec), "genre": (genre[both], grad_vec), "creator": (creator[both], grad_vec),
+                 "bias": (both, -sign[:, 0])}
+        for name, (index, grad) in grads.items():
+            rows, total = segment_sum(index, grad)
+            acc = squares[name][rows] + total * total
+            squares[name][rows] = acc
+            t[name][rows] -= self.lr * total / (np.sqrt(acc) + 1e-10)
+
+    def _triples(self, log: InteractionLog, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         user, item, clicked = log.column("user"), log.column("item"), log.column("clicked")
         step = log.column("step")
         pos_rows, neg_rows = np.flatnonzero(clicked), np.flatnonzero(~clicked)
         if len(pos_rows) == 0 or len(neg_rows) == 0:
-            return torch.zeros(0), torch.zeros(0), torch.zeros(0)
-        pos_rows = rng.choice(pos_rows, min(len(pos_rows), self.max_pairs), replace=False)
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty
+        if len(pos_rows) > self.max_pairs:
+            pos_rows = np.sort(rng.choice(pos_rows, self.max_pairs, replace=False))
         # a negative from the same user's impressions when there is one, else any unclicked impression
         key = user[neg_rows] * 100_003 + step[neg_rows]
         order = np.argsort(key, kind="stable")
@@ -73,34 +106,48 @@ class BPRMatrixFactorisation(Recommender):
         same = hi > lo
         fallback = rng.integers(len(neg_rows), size=len(want))
         neg = np.where(same, neg_rows[order[np.minimum(pick, len(order) - 1)]], neg_rows[fallback])
-        as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.int64)  # noqa: E731
-        return as_t(item[pos_rows]), as_t(item[neg]), as_t(user[pos_rows])
+        return item[pos_rows], item[neg], user[pos_rows]
 
     def score(self, users: np.ndarray, items: np.ndarray, ctx: RecContext) -> np.ndarray:
         """User factors times item factors plus item bias; users/items not yet trained get zero factors."""
-        if not self.tables:
-            return np.zeros((len(users), len(items)), np.float32)
-        cat = ctx.catalogue
-        vectors = self._item_vectors(items, cat.genre[items].astype(np.int64), cat.creator[items].astype(np.int64))
-        bias = _lookup(self.tables["bias"], items)
-        user_vecs = _lookup(self.tables["user"], users)
-        return (user_vecs @ vectors.T + bias[None, :]).numpy()
+        if not self._arrays:  # untrained: random order rather than everyone getting the same tied items
+            return ctx.rng.random((len(users), len(items)), dtype=np.float32)
+        vectors, bias = self._item_vectors(items, ctx)
+        # torch rather than numpy BLAS so torch.set_num_threads governs it (oversubscribed BLAS threads crawl)
+        user_vecs = torch.from_numpy(_rows(self._arrays["user"], users))
+        return torch.addmm(torch.from_numpy(bias)[None, :], user_vecs, torch.from_numpy(vectors).T).numpy()
 
-    def _item_vectors(self, items: np.ndarray, genre: np.ndarray, creator: np.ndarray) -> torch.Tensor:
-        t = self.tables
-        return _lookup(t["item"], items) + _lookup(t["genre"], genre) + _lookup(t["creator"], creator)
+    def _item_vectors(self, items: np.ndarray, ctx: RecContext) -> tuple[np.ndarray, np.ndarray]:
+        # the pipeline scores the same candidate pool in user chunks: build the item side once per pool
+        key = np.asarray(items, np.int64).tobytes()
+        if self._item_cache is None or self._item_cache[0] != key:
+            a, cat = self._arrays, ctx.catalogue
+            vectors = (_rows(a["item"], items) + _rows(a["genre"], cat.genre[items])
+                       + _rows(a["creator"], cat.creator[items]))
+            self._item_cache = (key, vectors, _rows(a["bias"], items))
+        return self._item_cache[1], self._item_cache[2]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_item_cache"] = None
+        return state
 
 
-def _lookup(table: torch.Tensor, ids: np.ndarray) -> torch.Tensor:
-    """Rows of `table` for ids; ids beyond the table (not trained yet) give zeros."""
+def segment_sum(index: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ids and the sum of `values` rows per id, in a fixed order (deterministic, unlike atomic scatters).
+
+    >>> ids, sums = segment_sum(np.array([2, 0, 2]), np.array([1.0, 5.0, 3.0]))
+    >>> ids.tolist(), sums.tolist()
+    ([0, 2], [5.0, 4.0])
+    """
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], np.add.reduceat(values[order], starts, axis=0)
+
+
+def _rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Rows of a numpy table whose last row is zeros; ids beyond the trained rows map to that zero row."""
     ids = np.asarray(ids, np.int64)
-    out = torch.zeros(len(ids), *table.shape[1:])
-    known = ids < table.shape[0]
-    out[torch.as_tensor(known)] = table[torch.as_tensor(ids[known])]
-    return out
+    return table[np.where(ids < len(table) - 1, ids, len(table) - 1)]
 
-
-def _item_score(p: dict[str, torch.Tensor], u: torch.Tensor, i: torch.Tensor, genre: torch.Tensor,
-                creator: torch.Tensor) -> torch.Tensor:
-    vec = p["item"][i] + p["genre"][genre[i]] + p["creator"][creator[i]]
-    return (p["user"][u] * vec).sum(1) + p["bias"][i]

@@ -21,10 +21,14 @@ class RecommenderOptions:
     pop_decay: float = 0.8
     mf_dim: int = 16
     mf_epochs: int = 3
+    mf_max_pairs: int = 50_000  # BPR triples sampled per retrain (bounds retrain cost at any population size)
+    mf_batch: int = 8192
     din_dim: int = 16
     din_epochs: int = 2
     mmr_trade_off: float = 0.5
     fair_strength: float = 1.0
+    fair_min_relevance: float = 0.5  # fairness boosts only items in the top half of a user's relevance range
+    fair_window: int = 10  # steps of item exposure the fairness deficit is accumulated over
     inertia: float = 0.5
     shortlist: int = 50
 
@@ -37,13 +41,15 @@ def build_pipeline(spec: str, options: RecommenderOptions | None = None) -> Pipe
     if base not in BASE_MODELS:
         raise ValueError(f"recommender {spec!r}: unknown model {base!r}; choose one of {', '.join(BASE_MODELS)}")
     models = {"random": RandomRecommender, "pop": lambda: PopularityRecommender(opts.pop_decay),
-              "mf": lambda: BPRMatrixFactorisation(opts.mf_dim, opts.mf_epochs),
+              "mf": lambda: BPRMatrixFactorisation(opts.mf_dim, opts.mf_epochs, max_pairs=opts.mf_max_pairs,
+                                                    batch=opts.mf_batch),
               "din": lambda: DINRecommender(opts.din_dim, opts.din_epochs)}
     rerankers: list[ReRanker] = []
     for name in rest:
         if name not in RERANKERS:
             raise ValueError(f"recommender {spec!r}: unknown re-ranker {name!r}; choose from {', '.join(RERANKERS)}")
         rerankers.append({"mmr": lambda: MMRReRanker(opts.mmr_trade_off),
-                          "fair": lambda: FairExposureReRanker(opts.fair_strength),
+                          "fair": lambda: FairExposureReRanker(opts.fair_strength, opts.fair_min_relevance,
+                                                               opts.fair_window),
                           "inertia": lambda: InertiaReRanker(opts.inertia)}[name]())
     return Pipeline(models[base](), tuple(rerankers), shortlist=opts.shortlist)

@@ -27,7 +27,8 @@ def test_run_and_compare_write_results(tmp_path):
     assert result.exit_code == 0, result.output
     assert len(json.loads((tmp_path / "r" / "metrics.json").read_text())["steps"]) == 6
     result = runner.invoke(app(), ["sandbox", "compare", "--recommenders", "random,pop+mmr", "--steps", "3",
-                                   "--users", "60", "--creators", "8", "--out", str(tmp_path / "c")])
+                                   "--users", "60", "--creators", "8", "--out", str(tmp_path / "c"),
+                                   "--threads", "1"])
     assert result.exit_code == 0, result.output
     assert set(json.loads((tmp_path / "c" / "compare.json").read_text())) == {"random", "pop+mmr"}
 

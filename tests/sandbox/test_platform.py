@@ -48,7 +48,8 @@ def _late(history, key):
 
 @pytest.fixture(scope="module")
 def compare_runs():
-    cfg = dict(users=400, creators=40, steps=24, retrain_every=4, seed=3)
+    # more creators than this audience sustains, long enough for some to give up under plain MF
+    cfg = dict(users=300, creators=60, steps=40, retrain_every=4, seed=2)
     return {rec: Platform(small(recommender=rec, **cfg)).run() for rec in ("mf", "mf+mmr", "mf+fair")}
 
 
@@ -56,9 +57,11 @@ def test_mmr_raises_exposed_diversity(compare_runs):
     assert _late(compare_runs["mf+mmr"], "exposed_entropy") > _late(compare_runs["mf"], "exposed_entropy")
 
 
-def test_fairness_lowers_exposure_gini(compare_runs):
-    # Known gap: in this small world the default strength lowers Gini but does not yet raise retention.
-    assert _late(compare_runs["mf+fair"], "exposure_gini") < _late(compare_runs["mf"], "exposure_gini")
+def test_fairness_lowers_gini_and_keeps_more_creators(compare_runs):
+    fair, mf = compare_runs["mf+fair"], compare_runs["mf"]
+    assert _late(fair, "exposure_gini") < _late(mf, "exposure_gini")
+    assert fair[-1]["creator_retention"] > mf[-1]["creator_retention"]
+    assert _late(fair, "click_rate") > 0.9 * _late(mf, "click_rate")  # fairness among relevant items costs little
 
 
 def test_metrics_are_in_range(compare_runs):

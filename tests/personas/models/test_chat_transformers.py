@@ -81,3 +81,21 @@ def test_tiny_model_generates_greedy_and_seeded(tiny_model_dir: Path) -> None:
     assert chat.chat_batch([conversation, conversation]) == [greedy, greedy]
     assert chat.count_tokens(conversation) > 4
     assert "tiny-chat" in repr(chat)
+
+
+def test_batched_generation_equals_one_by_one_when_greedy(tiny_model_dir: Path) -> None:
+    chat = TransformersChat(tiny_model_dir, device="cpu", default_options=GenerationOptions(max_tokens=8))
+    chat.max_batch = 3  # more conversations than one batch holds, of different prompt lengths
+    conversations = [
+        [user("hello")],
+        [Message("system", "persona video user"), user("hello world like share yes no")],
+        [user("video video")],
+        [Message("system", "assistant"), user("no")],
+        [user("like share user persona world hello")],
+    ]
+    one_by_one = [chat.chat(conversation) for conversation in conversations]
+    assert chat.chat_batch(conversations) == one_by_one
+    assert len({len(c[-1].content) for c in conversations}) > 1  # the batch really needed padding
+    sampled = GenerationOptions(temperature=1.0, seed=3, max_tokens=8)
+    assert chat.chat_batch(conversations, sampled) == chat.chat_batch(conversations, sampled)  # seeded
+    assert chat.chat_batch([]) == []
