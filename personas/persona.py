@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from personas.analysis import BehaviourFeatures
-from recorder.store import write_json_atomic
+from recorder.files import write_json_atomic
 
 PERSONA_SCHEMA_VERSION = 1
 TRAIT_LEVELS: dict[str, tuple[str, ...]] = {

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from recorder.config import ConfigError, load_config, to_mapping
 from recorder.console import console, err_console, progress_bar
-from recorder.store import write_json_atomic
+from recorder.files import write_json_atomic
 from sandbox.config import SandboxConfig
 from sandbox.platform import Platform
 

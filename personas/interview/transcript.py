@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from recorder.store import write_json_atomic
-
-log = logging.getLogger(__name__)
+from recorder.files import set_aside_torn_tail, write_json_atomic
 
 EVENTS_FILE = "transcript.jsonl"
 TORN_FILE = "transcript.torn.jsonl"  # a half-written last line is kept here, never deleted
@@ -182,20 +179,3 @@ class TranscriptStore:
             raise TranscriptError(f"{path}: missing; this folder holds no complete interview start") from err
         except json.JSONDecodeError as err:
             raise TranscriptError(f"{path}: not valid JSON ({err})") from err
-
-
-def set_aside_torn_tail(path: Path, torn_path: Path) -> None:
-    """Move a last line without its newline (a crash mid-write) to `torn_path`, keeping it."""
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return
-    cut = data.rfind(b"\n") + 1
-    with torn_path.open("ab") as torn:
-        torn.write(data[cut:] + b"\n")
-        torn.flush()
-        os.fsync(torn.fileno())
-    with path.open("r+b") as handle:
-        handle.truncate(cut)
-        handle.flush()
-        os.fsync(handle.fileno())
-    log.warning("%s: moved a half-written last line to %s", path, torn_path.name)
