@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 import yaml
+from rich import box
 from rich.table import Table
 
 from recorder.config import ConfigError, load_config, to_mapping
@@ -145,14 +146,24 @@ def compare_command(
     console.print(f"results in {out}")
 
 
+# Short column titles so the table fits an 80-column terminal; the caption spells them out.
+SHORT_TITLES = {"click_rate": "click", "like_rate": "like", "watch_s_per_user": "watch", "creator_retention": "retain",
+                "exposed_entropy": "H exp", "created_entropy": "H made", "exposure_gini": "gini",
+                "js_created_vs_demand": "JS", "explore_ratio": "expl"}
+LEGEND = ("click/like: rates per impression; watch: seconds per user and step; retain: creators still active; H exp/made: "
+          "genre entropy of exposed/created items; gini: exposure Gini across creators; JS: created vs demanded "
+          "genres; expl: explore share of creator decisions. Second-half means; retention at the end.")
+
+
 def results_table(summaries: dict[str, dict[str, float]]) -> Table:
     """One row per recommender, one column per summary metric."""
-    table = Table(title="sandbox results (second-half means; retention at the end)")
-    table.add_column("recommender", style="bold")
+    table = Table(title="sandbox results", caption=LEGEND, box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    table.add_column("recommender", style="bold", no_wrap=True)
     for key in SUMMARY_KEYS:
-        table.add_column(key.replace("_", " "), justify="right")
+        table.add_column(SHORT_TITLES[key], justify="right")
     for name, row in summaries.items():
-        table.add_row(name, *(f"{row[k]:.3f}" for k in SUMMARY_KEYS))
+        table.add_row(name, *(f"{row[k]:.1f}" if k == "watch_s_per_user" else f"{row[k]:.3f}" for k in SUMMARY_KEYS))
     return table
 
 
