@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--llm-agents", type=int, default=8, help="LLM users per step in the throughput probe")
     parser.add_argument("--llm-steps", type=int, default=1)
     parser.add_argument("--llm-slate", type=int, default=2, help="videos per LLM user per step")
+    parser.add_argument("--llm-style", default="auto", choices=("auto", "json", "compact"),
+                        help="LLM users' prompt style (auto: compact for the embedded model)")
     parser.add_argument("--skip-llm", action="store_true", help="only the statistical-user world")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -76,8 +78,12 @@ def main() -> None:
         from sandbox.llm_users import measure_throughput
 
         result["llm_agents"] = measure_throughput(args.llm_agents, args.llm_steps, seed=args.seed,
-                                                  slate_size=args.llm_slate)
-        print(json.dumps(result["llm_agents"], indent=2), flush=True)
+                                                  slate_size=args.llm_slate, style=args.llm_style)
+        agents = result["llm_agents"]
+        print(json.dumps(agents, indent=2), flush=True)
+        for mode in ("batched", "sequential"):  # usable share: decisions the model made (not statistical fallbacks)
+            print(f"LLM users ({agents['style']}, {mode}): {agents[mode]['decisions_per_s']} decisions/s, "
+                  f"{agents[mode]['usable_share']:.0%} usable", flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -9,6 +9,7 @@ call per slate position per step).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from personas.models.base import ChatModel, GenerationOptions, Message, system, user
+from personas.interview.small_model import task_options
+from personas.models.base import ChatModel, GenerationOptions, Message, assistant, system, user
 from personas.models.json_mode import JSONExtractError, extract_json_object
 from sandbox.catalogue import Catalogue
+from sandbox.llm_style import check_style, first_number, style_for
 from sandbox.users import Responses, StatisticalUsers
 
 logger = logging.getLogger(__name__)
@@ -34,14 +37,26 @@ class LLMUserConfig:
     temperature: float = 0.0  # greedy, so runs repeat on backends that honour it
     seed: int = 0
     batch: bool = True  # False: one chat call per user (for throughput comparisons)
+    style: str = "auto"  # json (larger models) | compact (one short line, small models) | auto (by the model)
+    compact_max_tokens: int = 12  # compact style: token cap of the one-line answer
 
     def __post_init__(self) -> None:
+        check_style(self.style, "llm users")
+        if self.compact_max_tokens < 4:
+            raise ValueError(f"llm users: compact_max_tokens must be >= 4, got {self.compact_max_tokens}")
         if self.memory < 0 or self.engaged_after_s < 0:
             raise ValueError("llm users: memory and engaged_after_s must be >= 0")
         if self.max_tokens < 8:
             raise ValueError(f"llm users: max_tokens must be >= 8, got {self.max_tokens}")
         if not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"llm users: temperature must lie in [0, 2], got {self.temperature}")
+
+
+USER_COMPACT_SYSTEM = ("You scroll a short-video app. For each video say how many seconds you watch it and whether "
+                       "you like it. Watch long and like videos you love; skip others after a few seconds.")
+USER_COMPACT_ASK = "Answer as: WATCH <seconds> LIKE <yes/no> EXIT <yes/no>"
+USER_COMPACT_EXAMPLE = ("You love: Food, Animals. You get bored easily.\nRecent: 'Cat jumps' (Animals): 14s, liked it\n"
+                        f"Now: 'Stock tips' (Finance, 30 s)\n{USER_COMPACT_ASK}", "WATCH 2 LIKE no EXIT no")
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,43 @@ def parse_decision(reply: str, duration_s: float) -> Decision:
     return Decision(float(np.clip(watch, 0.0, 2.0 * duration_s)), _flag(obj, "like"), _flag(obj, "exit"))
 
 
+_TOKEN = re.compile(r"[a-z']+", re.I)
+_YES_WORDS = frozenset({"yes", "true", "y"})
+_NO_WORDS = frozenset({"no", "not", "don't", "dont", "false", "n", "never"})
+_KEYWORDS = frozenset({"watch", "like", "exit", "seconds", "s"})
+
+
+def parse_compact_decision(reply: str, duration_s: float) -> Decision:
+    """Read a 'WATCH 12 LIKE yes EXIT no' line leniently: first number = seconds (capped at 2x length).
+
+    >>> parse_compact_decision("WATCH 12 LIKE yes EXIT no", 10.0)
+    Decision(watch_s=12.0, like=True, exit=False)
+    >>> parse_compact_decision("I'd watch 40 seconds and like it", 10.0)
+    Decision(watch_s=20.0, like=True, exit=False)
+    >>> parse_compact_decision("3s, no like, exit yes", 10.0)
+    Decision(watch_s=3.0, like=False, exit=True)
+    """
+    text = " ".join(reply.split())
+    seconds = first_number(text)
+    if seconds is None:
+        raise ValueError(f"no number of seconds in the reply {reply[:60]!r}")
+    return Decision(float(np.clip(seconds, 0.0, 2.0 * duration_s)), _said(text, "like"), _said(text, "exit"))
+
+
+def _said(text: str, word: str) -> bool:
+    """Whether the reply affirms `word`: 'LIKE yes', 'like: true', 'I like it' (not 'LIKE no', 'no like', 'LIKE EXIT')."""
+    tokens = [t.lower() for t in _TOKEN.findall(text)]
+    at = next((k for k, t in enumerate(tokens) if t.startswith(word)), None)
+    if at is None:
+        return False
+    after = tokens[at + 1] if at + 1 < len(tokens) else ""
+    if after in _YES_WORDS or after in _NO_WORDS:
+        return after in _YES_WORDS
+    if at and tokens[at - 1] in _NO_WORDS:
+        return False
+    return after not in _KEYWORDS  # 'like it' affirms; 'LIKE EXIT no' left the value out
+
+
 def _flag(obj: dict[str, Any], key: str) -> bool:
     value = obj.get(key, False)
     if isinstance(value, str) and value.strip().lower() in ("true", "yes", "false", "no"):
@@ -93,6 +145,7 @@ class LLMUsers:
         self.model = model
         self.memories: dict[int, deque[str]] = {int(u): deque(maxlen=self.llm_config.memory) for u in self.llm_ids}
         self.stats = {"decisions": 0, "fallbacks": 0, "model_calls": 0, "model_seconds": 0.0}
+        self.style = style_for(self.llm_config.style, model)  # re-resolved per call: resume re-attaches a model
 
     # the platform reads these through the same names as on StatisticalUsers
     n = property(lambda self: self.base.n)
@@ -152,9 +205,10 @@ class LLMUsers:
         """One decision per (user, item); None where the model failed and the statistical draw stands."""
         if len(users) == 0:
             return []
-        conversations = [self.messages(int(u), int(i), catalogue) for u, i in zip(users, items)]
-        options = GenerationOptions(temperature=self.llm_config.temperature, max_tokens=self.llm_config.max_tokens,
-                                    seed=self.llm_config.seed)
+        self.style = style_for(self.llm_config.style, self.model)
+        prompt = self.compact_messages if self.style == "compact" else self.messages
+        conversations = [prompt(int(u), int(i), catalogue) for u, i in zip(users, items)]
+        options = self._options()
         start = time.perf_counter()
         try:
             replies = (self.model.chat_batch(conversations, options) if self.llm_config.batch
@@ -166,10 +220,17 @@ class LLMUsers:
         self.stats["model_calls"] += 1 if self.llm_config.batch else len(conversations)
         return [self._parse(reply, float(catalogue.duration[i])) for reply, i in zip(replies, items)]
 
+    def _options(self) -> GenerationOptions:
+        options = GenerationOptions(temperature=self.llm_config.temperature, max_tokens=self.llm_config.max_tokens,
+                                    seed=self.llm_config.seed)
+        if self.style == "compact":  # one line is the whole answer: stop there, small models ramble on
+            return task_options(options, self.llm_config.compact_max_tokens, stop=("\n",))
+        return options
+
     def _parse(self, reply: str, duration: float) -> Decision | None:
         self.stats["decisions"] += 1
         try:
-            return parse_decision(reply, duration)
+            return (parse_compact_decision if self.style == "compact" else parse_decision)(reply, duration)
         except (JSONExtractError, ValueError, TypeError) as err:
             self.stats["fallbacks"] += 1
             logger.debug("llm users: unusable reply %r (%s); statistical fallback", reply[:80], err)
@@ -189,6 +250,16 @@ class LLMUsers:
                        "{\"watch_s\": 6, \"like\": false, \"exit\": false}"),
                 user(f"Recently watched:\n{memory}\n\nNow on screen:\n{video}")]
 
+    def compact_messages(self, uid: int, item: int, catalogue: Catalogue) -> list[Message]:
+        """A small-model prompt: short profile, last videos, the video on screen, one worked example first."""
+        prefs = self.base.preferences[uid]
+        favourites = ", ".join(self.genres[g] for g in np.argsort(-prefs)[:2])
+        patience = "You are patient." if self.base.novelty_tolerance[uid] > 0.5 else "You get bored easily."
+        recent = "; ".join(list(self.memories[uid])[-2:]) or "nothing yet"
+        video = f"{catalogue.titles[item]!r} ({self.genres[catalogue.genre[item]]}, {catalogue.duration[item]:.0f} s)"
+        return [system(USER_COMPACT_SYSTEM), user(USER_COMPACT_EXAMPLE[0]), assistant(USER_COMPACT_EXAMPLE[1]),
+                user(f"You love: {favourites}. {patience}\nRecent: {recent}\nNow: {video}\n{USER_COMPACT_ASK}")]
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["model"] = None  # models are not pickled; Platform.resume re-attaches one
@@ -203,8 +274,8 @@ def pick_llm_users(n_users: int, count: int, rng: np.random.Generator) -> np.nda
 
 
 def measure_throughput(agents: int = 8, steps: int = 1, seed: int = 0, slate_size: int = 2,
-                       max_tokens: int = 24) -> dict[str, Any]:
-    """Agent decisions per second of the embedded chat model as LLM users, batching on vs off (benchmark)."""
+                       max_tokens: int = 24, style: str = "auto") -> dict[str, Any]:
+    """Decisions/s and usable (model-made) share of the embedded model as LLM users, batching on vs off."""
     from dataclasses import replace
 
     from personas.models.factory import ChatModelConfig, build_chat_model
@@ -213,18 +284,19 @@ def measure_throughput(agents: int = 8, steps: int = 1, seed: int = 0, slate_siz
 
     model = build_chat_model(ChatModelConfig(backend="embedded", device="cpu"))
     result: dict[str, Any] = {"agents": agents, "steps": steps, "slate_size": slate_size, "max_tokens": max_tokens,
-                              "model": getattr(model, "name", "embedded")}
+                              "model": getattr(model, "name", "embedded"), "style": style_for(style, model)}
     for batch in (True, False):
         config = SandboxConfig(users=agents, creators=10, steps=steps, recommender="pop", user_kind="llm",
                                llm_users=agents, write_logs=False, seed=seed, slate_size=slate_size)
-        config = replace(config, llm_user=replace(config.llm_user, batch=batch, max_tokens=max_tokens))
+        config = replace(config, llm_user=replace(config.llm_user, batch=batch, max_tokens=max_tokens, style=style))
         platform = Platform(config, user_model=model)
         platform.run()
         stats = platform.users.stats  # type: ignore[union-attr]
         key = "batched" if batch else "sequential"
         result[key] = {"decisions": stats["decisions"], "model_seconds": round(stats["model_seconds"], 2),
                        "decisions_per_s": round(stats["decisions"] / max(stats["model_seconds"], 1e-9), 2),
-                       "fallback_rate": round(stats["fallbacks"] / max(stats["decisions"], 1), 3)}
+                       "fallback_rate": round(stats["fallbacks"] / max(stats["decisions"], 1), 3),
+                       "usable_share": round(1 - stats["fallbacks"] / max(stats["decisions"], 1), 3)}
     result["speedup"] = round(result["batched"]["decisions_per_s"] / max(result["sequential"]["decisions_per_s"],
                                                                          1e-9), 2)
     return result

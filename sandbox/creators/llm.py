@@ -3,33 +3,29 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import logging
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from personas.models.base import (
-    ChatBackendError, ChatModel, Conversation, GenerationOptions, Message, assistant, check_conversation, system, user,
-)
-from personas.models.json_mode import (
-    JSONAttempt, JSONExtractError, JSONModeError, chat_json, extract_json_object, retry_prompt,
-)
+from personas.models.base import ChatModel, GenerationOptions, Message, system, user
+from personas.models.json_mode import JSONModeError
 from recorder.taxonomy import Taxonomy, load_taxonomy, normalise
 from sandbox.catalogue import ItemDraft
 from sandbox.creators.base import CreationRecord, CreatorPolicy, CreatorProfile, CreatorView
 from sandbox.creators.baselines import template_draft
+from sandbox.creators.llm_exchange import (  # noqa: F401 -- re-exported: the exchange log belongs to this policy's API
+    ExchangeLog, RecordingChatModel, Validator, batch_chat_json, prompt_hash,
+)
+from sandbox.llm_style import check_style, style_for
 
 logger = logging.getLogger(__name__)
 
 Mode = Literal["EXPLORE", "EXPLOIT"]
 MODES: tuple[str, ...] = ("EXPLORE", "EXPLOIT")
-Validator = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -46,8 +42,14 @@ class LLMCreatorConfig:
     batch: bool = True  # one chat_batch call per stage for all deciding creators
     log_path: str | None = None  # JSONL file of every LLM exchange (append-only)
     log_prompts: bool = True  # store full prompts beside their hashes
+    style: str = "auto"  # json (larger models) | compact (one-line answers, small models) | auto (by the model)
+    compact_tokens_slow: int = 12  # compact style: token cap of the 'EXPLORE <genre>' line
+    compact_tokens_fast: int = 40  # compact style: token cap of the TITLE/TAGS lines
 
     def __post_init__(self) -> None:
+        check_style(self.style, "llm creators")
+        if min(self.compact_tokens_slow, self.compact_tokens_fast) < 4:
+            raise ValueError("llm creators: compact_tokens_slow and compact_tokens_fast must be >= 4")
         if not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"llm creators: temperature must lie in [0, 2], got {self.temperature}")
         if self.max_retries < 0 or self.retrieval_k < 0:
@@ -56,124 +58,6 @@ class LLMCreatorConfig:
             raise ValueError("llm creators: max_tokens_slow and max_tokens_fast must be >= 16")
         if not 0.0 < self.recency_decay <= 1.0:
             raise ValueError(f"llm creators: recency_decay must lie in (0, 1], got {self.recency_decay}")
-
-
-# ---------------------------------------------------------------- auditable exchanges
-
-
-def prompt_hash(messages: Conversation) -> str:
-    """SHA-256 of a conversation's roles and texts (the key that identifies a prompt in the log).
-
-    >>> prompt_hash([user("hi")]) == prompt_hash([user("hi")]) != prompt_hash([user("ho")])
-    True
-    """
-    payload = json.dumps([[m.role, m.text] for m in messages], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-class ExchangeLog:
-    """Every LLM exchange (tag, prompt hash, options, reply), in memory and appended to a JSONL file."""
-
-    def __init__(self, path: str | Path | None = None, keep_prompts: bool = True) -> None:
-        self.path = Path(path) if path is not None else None
-        self.keep_prompts = keep_prompts
-        self.records: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-
-    def record(self, model: str, tag: dict[str, Any], messages: Conversation, options: GenerationOptions | None,
-               reply: str) -> None:
-        """Append one exchange (flushed at once, so a killed run keeps what it asked and heard)."""
-        opts = options or GenerationOptions()
-        entry: dict[str, Any] = {"model": model, **tag, "prompt_sha256": prompt_hash(messages),
-                                 "temperature": opts.temperature, "seed": opts.seed, "reply": reply}
-        if self.keep_prompts:
-            entry["prompt"] = [{"role": m.role, "content": m.text} for m in messages]
-        with self._lock:
-            entry["seq"] = len(self.records)
-            self.records.append(entry)
-            if self.path is not None:
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(entry, ensure_ascii=False) + "\n")
-
-
-class RecordingChatModel(ChatModel):
-    """Wraps a chat model so every call (including chat_json's retries) lands in an ExchangeLog."""
-
-    def __init__(self, inner: ChatModel, log: ExchangeLog) -> None:
-        self.inner, self.log = inner, log
-        self.name = inner.name
-        self._tags: list[dict[str, Any]] = [{}]
-
-    @contextmanager
-    def tagged(self, **tag: Any) -> Iterator[None]:
-        """Label the exchanges made inside the block (creator, step, stage)."""
-        self._tags.append(tag)
-        try:
-            yield
-        finally:
-            self._tags.pop()
-
-    def chat(self, messages: Conversation, options: GenerationOptions | None = None) -> str:
-        """Ask the wrapped model and record the exchange."""
-        reply = self.inner.chat(messages, options)
-        self.log.record(self.name, self._tags[-1], check_conversation(messages), options, reply)
-        return reply
-
-    def chat_batch(self, conversations: Sequence[Conversation], options: GenerationOptions | None = None,
-                   tags: Sequence[dict[str, Any]] | None = None) -> list[str]:
-        """Ask the wrapped model in one batch and record each exchange with its own tag."""
-        replies = self.inner.chat_batch(conversations, options)
-        labels = tags if tags is not None else [self._tags[-1]] * len(conversations)
-        for messages, reply, tag in zip(conversations, replies, labels):
-            self.log.record(self.name, tag, check_conversation(messages), options, reply)
-        return replies
-
-    def close(self) -> None:
-        """Close the wrapped model."""
-        self.inner.close()
-
-
-def _check(reply: str, validate: Validator) -> dict[str, Any] | str:
-    """The parsed, valid object, or the error text to send back to the model."""
-    try:
-        obj = extract_json_object(reply)
-        validate(obj)
-    except JSONExtractError as err:
-        return str(err)
-    except (ValueError, TypeError, KeyError) as err:
-        return f"the JSON object was rejected: {err.args[0] if err.args else err}"
-    return obj
-
-
-def batch_chat_json(model: RecordingChatModel, conversations: Sequence[list[Message]], options: GenerationOptions,
-                    validators: Sequence[Validator], tags: Sequence[dict[str, Any]],
-                    max_retries: int) -> list[dict[str, Any] | JSONModeError]:
-    """First attempts in one batch; each rejected reply gets `chat_json`'s bounded re-ask loop on its own."""
-    try:
-        replies = model.chat_batch(conversations, options, tags=tags)
-    except ChatBackendError as err:
-        return [JSONModeError([JSONAttempt("", f"backend failed: {err}")]) for _ in conversations]
-    results: list[dict[str, Any] | JSONModeError] = []
-    for conversation, reply, validate, tag in zip(conversations, replies, validators, tags):
-        checked = _check(reply, validate)
-        if isinstance(checked, dict):
-            results.append(checked)
-            continue
-        first = JSONAttempt(reply, checked)
-        if max_retries == 0:
-            results.append(JSONModeError([first]))
-            continue
-        retry = [*conversation, assistant(reply), user(retry_prompt(checked))]
-        with model.tagged(**tag, retry=True):
-            try:
-                results.append(chat_json(model, retry, options, validate, max_retries - 1))
-            except JSONModeError as err:
-                results.append(JSONModeError([first, *err.attempts]))
-            except ChatBackendError as err:
-                results.append(JSONModeError([first, JSONAttempt("", f"backend failed: {err}")]))
-    return results
 
 
 # ---------------------------------------------------------------- genres
@@ -394,6 +278,7 @@ class LLMCreator(CreatorPolicy):
         self.model = model if isinstance(model, RecordingChatModel) else RecordingChatModel(model, self.log)
         self.decisions: list[SlowDecision] = []  # every decision made, in order (explore/exploit ratio)
         self.fallbacks = 0
+        self.style = style_for(self.config.style, self.model.inner)
 
     def decide(self, state: CreatorView, rng: np.random.Generator) -> ItemDraft | None:
         """One creator's item for this step (never raises on bad model output)."""
@@ -405,6 +290,11 @@ class LLMCreator(CreatorPolicy):
             return []
         if not self.config.batch and len(states) > 1:
             return [self.decide_batch([s], rng)[0] for s in states]
+        if self.style == "compact":
+            from sandbox.creators.llm_compact import think_fast_compact, think_slow_compact
+
+            decisions = think_slow_compact(self, states, rng)
+            return think_fast_compact(self, states, decisions, rng)
         decisions = self.think_slow(states, rng)
         return self.think_fast(states, decisions, rng)
 
@@ -448,14 +338,14 @@ class LLMCreator(CreatorPolicy):
                 drafts.append(self._fallback_draft(state, decision, rng, result))
         return drafts
 
-    def _fallback_decision(self, state: CreatorView, rng: np.random.Generator, error: JSONModeError) -> SlowDecision:
+    def _fallback_decision(self, state: CreatorView, rng: np.random.Generator, error: object) -> SlowDecision:
         self.fallbacks += 1
         logger.warning("creator %d step %d: slow thinker gave no usable decision (%s); using the rule-based one",
                        state.creator_id, state.step, error)
         return rule_decision(state, rng)
 
     def _fallback_draft(self, state: CreatorView, decision: SlowDecision, rng: np.random.Generator,
-                        error: JSONModeError) -> ItemDraft:
+                        error: object) -> ItemDraft:
         self.fallbacks += 1
         logger.warning("creator %d step %d: fast thinker gave no usable item (%s); using a templated item",
                        state.creator_id, state.step, error)

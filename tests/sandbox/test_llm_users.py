@@ -101,9 +101,11 @@ def test_tiny_run_with_the_embedded_chat_model(one_torch_thread):
         model = load_embedded_chat(device="cpu")
     except ModelUnavailableError as err:
         pytest.skip(f"embedded chat model unavailable: {err}")
-    config = world(users=20, creators=6, steps=1, llm_users=3, slate_size=2)
+    config = world(users=20, creators=6, steps=1, llm_users=4, slate_size=2)
     platform = Platform(config, user_model=model)
     history = platform.run()
     stats = platform.users.stats
-    assert len(history) == 1 and stats["decisions"] >= 3 and stats["model_calls"] <= 2
-    assert 0 <= stats["fallbacks"] <= stats["decisions"]
+    assert platform.users.style == "compact"  # chosen automatically for the embedded model
+    assert len(history) == 1 and stats["decisions"] >= 4 and stats["model_calls"] <= 2
+    # measured: 32 of 32 compact decisions usable (8 agents x 2 steps); the JSON prompt got 0 of 32
+    assert stats["fallbacks"] < stats["decisions"] / 2
