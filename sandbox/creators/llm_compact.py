@@ -27,8 +27,11 @@ logger = logging.getLogger("sandbox.creators.llm")  # the policy's logger: fallb
 OPTIONS = 5  # genres offered to the slow thinker
 SLOW_SYSTEM = ("You are a short-video creator choosing the genre of your next video. Answer with one line: "
                "EXPLOIT <genre> to make more of what got you clicks, or EXPLORE <genre> to try something new.")
-SLOW_EXAMPLE = ("My videos: Food 3 videos, 12 clicks; Music 1 video, 0 clicks.\n"
-                "Genres: 1. Food 2. Music 3. Travel 4. Sports\nNext video?", "EXPLOIT Food")
+# Two worked examples teach the rule the creator should follow: exploit what earns clicks, explore when nothing does.
+SLOW_EXAMPLES = (("My videos: Food 3 videos, 12 clicks; Music 1 video, 0 clicks.\n"
+                  "Genres: 1. Food 2. Music 3. Travel 4. Sports\nNext video?", "EXPLOIT Food"),
+                 ("My videos: Music 2 videos, 0 clicks.\n"
+                  "Genres: 1. Music 2. Gaming 3. Travel 4. Pets\nNext video?", "EXPLORE Travel"))
 FAST_SYSTEM = "You are a short-video creator. Write the title and three tags of your next video."
 FAST_EXAMPLE = ("Plan: EXPLOIT Food/Cooking\nMy past videos: 'Five-minute noodles' (8 clicks)\nWrite TITLE and TAGS.",
                 "TITLE: Ten-minute dumplings for busy nights\nTAGS: cooking, dumplings, quick")
@@ -69,16 +72,21 @@ def own_summary(view: CreatorView) -> str:
 def slow_messages(view: CreatorView, options: Sequence[str]) -> list[Message]:
     """The compact slow-thinker prompt: own results, a numbered genre list, one worked example first."""
     listed = " ".join(f"{k}. {name}" for k, name in enumerate(options, 1))
-    return [system(SLOW_SYSTEM), user(SLOW_EXAMPLE[0]), assistant(SLOW_EXAMPLE[1]),
-            user(f"My videos: {own_summary(view)}.\nGenres: {listed}\nNext video?")]
+    # A 135M model mostly echoes the last worked example, so the example nearest the creator's own situation
+    # (its videos earned clicks or not) goes last: nearest-neighbour few-shot, from the creator's own feedback only.
+    earned = float(np.sum(view.clicks)) > 0
+    examples = SLOW_EXAMPLES[::-1] if earned else SLOW_EXAMPLES
+    shots = [message for question, answer in examples for message in (user(question), assistant(answer))]
+    return [system(SLOW_SYSTEM), *shots, user(f"My videos: {own_summary(view)}.\nGenres: {listed}\nNext video?")]
 
 
 def parse_slow(reply: str, options: Sequence[str], resolver: "GenreResolver",
                tried: set[str]) -> tuple[str, tuple[str, ...]]:
     """(mode, category path) from a line like 'EXPLORE 3', 'exploit Food/Cooking' or just 'Travel'.
 
-    A missing mode is read from the genre (EXPLOIT when the creator has made it before); ValueError when no genre
-    can be found.
+    The mode is read from the genre chosen (EXPLOIT when the creator has made it before, else EXPLORE), whatever
+    word the model wrote: a 135M model's EXPLORE/EXPLOIT word follows the prompt's wording rather than its own
+    history, while its genre pick is its own. ValueError when no genre can be found.
     """
     line = next((part for part in reply.splitlines() if part.strip()), "")
     mode_match = _MODE.search(line)
@@ -86,8 +94,6 @@ def parse_slow(reply: str, options: Sequence[str], resolver: "GenreResolver",
     category = _genre_in(rest, options, resolver) or _genre_in(line, options, resolver)
     if category is None:
         raise ValueError(f"no genre from the list in the reply {reply[:60]!r}")
-    if mode_match:
-        return ("EXPLORE" if mode_match.group(1).lower().startswith("explor") else "EXPLOIT"), category
     return ("EXPLOIT" if category[0] in tried else "EXPLORE"), category
 
 

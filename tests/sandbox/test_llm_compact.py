@@ -71,8 +71,9 @@ def test_style_resolves_by_model_and_can_be_forced():
 
 @pytest.mark.parametrize("reply, expected", [
     ("EXPLORE 3", ("EXPLORE", ("Gaming",))),
-    ("EXPLOIT Gaming 2. Lifestyle 3.", ("EXPLOIT", ("Gaming",))),
-    ("exploit: knowledge/science", ("EXPLOIT", ("Knowledge", "Science"))),
+    ("EXPLOIT Gaming 2. Lifestyle 3.", ("EXPLORE", ("Gaming",))),  # the mode follows the genre, not the word
+    ("exploit: knowledge/science", ("EXPLORE", ("Knowledge", "Science"))),
+    ("EXPLORE Food", ("EXPLOIT", ("Food",))),
     ("Travel", ("EXPLORE", ("Travel",))),
     ("Food", ("EXPLOIT", ("Food",))),
     ("I'd go with music this time", ("EXPLORE", ("Music",))),
