@@ -12,13 +12,3 @@ def _sandbox_torch_threads():
     yield
     torch.set_num_threads(before)
 
-
-@pytest.fixture
-def one_torch_thread():
-    """Explicitly one intra-op thread (kept for tests that request it by name)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

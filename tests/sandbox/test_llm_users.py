@@ -94,7 +94,7 @@ def test_config_and_reply_validation():
         parse_decision('{"watch_s": 3, "like": [1]}', 10.0)
 
 
-def test_tiny_run_with_the_embedded_chat_model(one_torch_thread):
+def test_tiny_run_with_the_embedded_chat_model():
     from personas.models.embedded import load_embedded_chat
 
     try:

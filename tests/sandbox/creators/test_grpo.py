@@ -81,18 +81,8 @@ def test_module_doctests():
     assert doctest.testmod(grpo_module).failed == 0
 
 
-@pytest.fixture
-def one_torch_thread():
-    """One intra-op thread: the tiny model gains nothing from two, and the shared box loses a lot."""
-    import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_train_creator_command_changes_lora_weights_on_the_tiny_model(tmp_path: Path, one_torch_thread):
+def test_train_creator_command_changes_lora_weights_on_the_tiny_model(tmp_path: Path):
     from safetensors.torch import load_file
 
     app = typer.Typer()

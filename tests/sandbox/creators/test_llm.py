@@ -211,18 +211,8 @@ def test_module_doctests():
     assert doctest.testmod(llm_module).failed == 0
 
 
-@pytest.fixture
-def one_torch_thread():
-    """One intra-op thread: on a shared 2-core box, two threads made generation ~4x slower (measured)."""
-    import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_short_run_with_the_embedded_chat_model(tmp_path: Path, one_torch_thread):
+def test_short_run_with_the_embedded_chat_model(tmp_path: Path):
     from personas.models.embedded import load_embedded_chat
 
     try:
