@@ -10,18 +10,12 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from recorder.cli import ConfigOpt, SetOpt, fail
 from recorder.config import ConfigError, load_config
-from recorder.console import console, err_console
+from recorder.console import console
 
 device_app = typer.Typer(help="Phones over USB: list, check, dump screens, and the virtual phone.", no_args_is_help=True)
 PortOpt = Annotated[Optional[int], typer.Option("--adb-port", help="adb server port (default: $ANDROID_ADB_SERVER_PORT or 5037).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file with the command's options.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE (repeatable).")]
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
 
 
 @device_app.command("list")
@@ -33,7 +27,7 @@ def list_command(adb_port: PortOpt = None) -> None:
     try:
         devices = list_devices(port=adb_port)
     except DeviceError as err:
-        _fail(str(err))
+        raise fail(str(err), code=1)
     table = Table("serial", "state", "model")
     for d in devices:
         table.add_row(d.serial, d.state, d.model)
@@ -57,7 +51,7 @@ def check_command(serial: str, app: Annotated[str, typer.Option(help="App profil
         feed = PhoneFeed(device, profile)
         obs = feed.current()
     except (ProfileError, DeviceError, FeedError) as err:
-        _fail(str(err))
+        raise fail(str(err), code=1)
     table = Table("field", "value", title=f"{serial} · {profile.display_name}")
     for key, value in vars(feed.preflight).items():
         table.add_row(key, str(value))
@@ -84,7 +78,7 @@ def dump_command(serial: str, out: Annotated[Path, typer.Option(help="Folder for
         device.connect()
         xml, image = device.hierarchy(), device.screenshot()
     except DeviceError as err:
-        _fail(str(err))
+        raise fail(str(err), code=1)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{serial.replace(':', '_')}-{time.strftime('%Y%m%d-%H%M%S')}"
     stem.with_suffix(".xml").write_text(xml, encoding="utf-8")
@@ -148,7 +142,7 @@ def virtual_command(app: Annotated[Optional[str], typer.Option(help="App profile
                               fault_rate=fault_rate, time_scale=time_scale, duration_s=duration_s)
         server, phone = build_virtual(options)
     except (ConfigError, ValueError, KeyError) as err:
-        _fail(str(err))
+        raise fail(str(err), code=1)
     with server:
         console.print(f"virtual {options.app} phone {phone.serial} on 127.0.0.1:{server.port}\n"
                       f"  export ANDROID_ADB_SERVER_PORT={server.port}; personaact device check {phone.serial} --app {options.app}")

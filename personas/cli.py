@@ -19,16 +19,15 @@ from personas.interview.transcript import TranscriptError
 from personas.models import ChatModel, ChatModelConfig, ModelUnavailableError, build_chat_model
 from personas.persona import Persona, PersonaError, load_persona, persona_card, save_persona
 from personas.synthesis import synthesise
+from recorder.cli import ConfigOpt, SetOpt, fail
 from recorder.config import ConfigError, load_config
-from recorder.console import console, err_console
+from recorder.console import console
 from recorder.store import TraceFormatError
 
 interview_app = typer.Typer(help="Interview a person about their viewing (terminal or local web page).", no_args_is_help=True)
 persona_app = typer.Typer(help="Personas: show the card (and analyse/evaluate when the policy commands are installed).",
                           no_args_is_help=True)
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file with the command's options.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE (repeatable).")]
 TracesArg = Annotated[Optional[list[Path]], typer.Argument(help="Trace folders (or folders of them) of the person.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Interview folder (transcript, state, persona). [default: runs/interview]")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the interview saved in --out.")]
@@ -82,12 +81,6 @@ def apply_torch_threads(cfg: InterviewRunConfig) -> int | None:
 
     torch.set_num_threads(threads)
     return threads
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print an error on stderr and return the Exit to raise."""
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def open_agent(traces: list[Path], cfg: InterviewRunConfig, resume: bool, model: ChatModel) -> InterviewAgent:

@@ -12,20 +12,14 @@ from rich.table import Table
 
 from personas.analysis import NotEnoughDataError, analyse, load_traces
 from personas.evaluation import METHODS, EvaluationConfig, EvaluationResult, evaluate, evaluation_steps
+from recorder.cli import ConfigOpt, SetOpt, fail
 from recorder.config import ConfigError, load_config
-from recorder.console import console, err_console, progress_bar
+from recorder.console import console, progress_bar
 from recorder.files import write_json_atomic
 from recorder.store import TraceFormatError
 from recorder.trace import Trace
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file with the command's options.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE (repeatable).")]
 TracesArg = Annotated[list[Path], typer.Argument(help="Trace folders, folders of them, or raw session_*.json folders.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(2)
 
 
 def read_traces(paths: list[Path], scratch: Path) -> tuple[list[Trace], list[Path]]:
@@ -60,7 +54,7 @@ def evaluate_command(
             with progress_bar(evaluation_steps(cfg), "evaluating") as advance:
                 result = evaluate(loaded, cfg, progress=advance)
     except (ConfigError, TraceFormatError, NotEnoughDataError, ValueError) as err:
-        raise _fail(str(err))
+        raise fail(str(err))
     console.print(result_table(result))
     console.print(f"chosen on validation: last-k k={result.chosen_k}; policy {result.chosen_policy}; "
                   f"split sizes {result.split_sizes}")
@@ -80,7 +74,7 @@ def analyse_command(
             loaded, folders = read_traces(traces, Path(scratch))
             features = analyse(loaded, folders)
     except (TraceFormatError, NotEnoughDataError, ValueError) as err:
-        raise _fail(str(err))
+        raise fail(str(err))
     console.print(features.summary(), highlight=False)
     if out is not None:
         write_json_atomic(out, features.to_dict())

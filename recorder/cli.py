@@ -38,7 +38,7 @@ class ImportConfig:
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print an error on stderr and return the Exit to raise."""
-    err_console.print(f"[red]error:[/red] {message}")
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(code)
 
 

@@ -13,8 +13,9 @@ import yaml
 from rich import box
 from rich.table import Table
 
+from recorder.cli import ConfigOpt, SetOpt, fail
 from recorder.config import ConfigError, load_config, to_mapping
-from recorder.console import console, err_console, progress_bar
+from recorder.console import console, progress_bar
 from recorder.files import write_json_atomic
 from sandbox.config import SandboxConfig
 from sandbox.platform import Platform
@@ -23,12 +24,6 @@ sandbox_app = typer.Typer(help="The offline short-video platform: long-term eval
                           no_args_is_help=True)
 SUMMARY_KEYS = ("click_rate", "like_rate", "watch_s_per_user", "creator_retention", "exposed_entropy",
                 "created_entropy", "exposure_gini", "js_created_vs_demand", "explore_ratio")
-
-
-def fail(message: str) -> typer.Exit:
-    """Print an error and return the Exit to raise."""
-    err_console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
 
 
 def summarise(history: list[dict[str, float]]) -> dict[str, float]:
@@ -76,8 +71,6 @@ def execute(cfg: SandboxConfig, resume: bool, label: str) -> list[dict[str, floa
     return history
 
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file of SandboxConfig options.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option(help="Torch threads (1 is fastest on a small shared machine).")]
 
 
