@@ -63,7 +63,7 @@ class WatchStats:
         """Statistics of a non-empty collection of watch durations (seconds)."""
         values = np.sort(np.asarray(durations, dtype=float))
         if values.size == 0:
-            raise NotEnoughDataError(f"watch statistics need at least 1 duration; got 0")
+            raise NotEnoughDataError("watch statistics need at least 1 duration; got 0")
         quantiles = {quantile_key(q): float(np.quantile(values, q)) for q in QUANTILE_LEVELS}
         bc = bimodality_coefficient(np.log1p(values))
         return cls(float(values.mean()), float(np.median(values)), float(values.std()), quantiles,

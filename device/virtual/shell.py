@@ -172,7 +172,7 @@ class VirtualShell:
         package = args[args.index("-p") + 1] if "-p" in args else ""
         if self.phone.start_app(package):
             return "Events injected: 1\n", 0
-        return f"** No activities found to run, monkey aborted.\n", 252
+        return "** No activities found to run, monkey aborted.\n", 252
 
     def _input(self, args: list[str]) -> tuple[str, int]:
         nums = [int(float(a)) for a in args[2:] if re.fullmatch(r"-?\d+(\.\d+)?", a)]

@@ -12,7 +12,6 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from personas.models.base import ChatModel, GenerationOptions, Message, system, user
-from personas.models.json_mode import JSONModeError
 from recorder.taxonomy import Taxonomy, load_taxonomy, normalise
 from sandbox.catalogue import ItemDraft
 from sandbox.creators.base import CreationRecord, CreatorPolicy, CreatorProfile, CreatorView
