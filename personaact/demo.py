@@ -11,7 +11,7 @@ import typer
 from recorder.cli import fail, summary_table
 from recorder.console import console, progress_bar
 from recorder.importers.personaact_raw import find_session_files, import_sessions
-from recorder.store import find_trace_folders, read_trace, traces_to_dataframe
+from recorder.store import find_trace_folders, traces_to_dataframe
 from recorder.summary import overall, summarise
 
 DEFAULT_DATA = Path("../shared/data/personaact_raw")
@@ -56,15 +56,15 @@ def import_stage(data: Path, out: Path) -> Path:
 
 def persona_stage(traces_dir: Path) -> None:
     """Profile one person's behaviour and score the statistical persona policy on every collector."""
-    from personas.analysis import analyse
+    from personas.analysis import analyse, load_traces
     from personas.cli_policy import result_table
     from personas.evaluation import evaluate
 
+    every, folders = load_traces([traces_dir])  # read once, used by both stages
+    person = [i for i, trace in enumerate(every) if trace.header.collector == DEMO_PERSON]
     console.rule(f"[bold]2. behaviour profile of collector {DEMO_PERSON}")
-    folders = find_trace_folders([traces_dir / DEMO_PERSON])
-    console.print(analyse([read_trace(f) for f in folders], folders).summary(), highlight=False)
+    console.print(analyse([every[i] for i in person], [folders[i] for i in person]).summary(), highlight=False)
     console.rule("[bold]3. statistical persona policy vs baselines (test split, watch time)")
-    every = [read_trace(f) for f in find_trace_folders([traces_dir])]
     console.print(result_table(evaluate([t for t in every if len(t)])))
 
 
