@@ -6,11 +6,12 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from device.base import DeviceDisconnected, DeviceError, HierarchyTimeout, Preflight, PreflightError
 from device.touch import TouchEvent, parse_axes, parse_touches

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -15,7 +15,7 @@ from recorder.config import ConfigError, load_config
 from recorder.console import console
 
 device_app = typer.Typer(help="Phones over USB: list, check, dump screens, and the virtual phone.", no_args_is_help=True)
-PortOpt = Annotated[Optional[int], typer.Option("--adb-port", help="adb server port (default: $ANDROID_ADB_SERVER_PORT or 5037).")]
+PortOpt = Annotated[int | None, typer.Option("--adb-port", help="adb server port (default: $ANDROID_ADB_SERVER_PORT or 5037).")]
 
 
 @device_app.command("list")
@@ -109,7 +109,7 @@ class VirtualConfig:
             raise ValueError("time_scale must be > 0, duration_s and warmup_steps >= 0")
 
 
-def build_virtual(config: VirtualConfig):  # noqa: ANN201 - returns (server, phone)
+def build_virtual(config: VirtualConfig):
     """A virtual phone on a SandboxFeed (the composition this CLI exists for), served on loopback."""
     from device.profiles import load_profile
     from device.virtual.phone import FaultSchedule, VirtualPhone
@@ -129,12 +129,12 @@ def build_virtual(config: VirtualConfig):  # noqa: ANN201 - returns (server, pho
 
 
 @device_app.command("virtual")
-def virtual_command(app: Annotated[Optional[str], typer.Option(help="App profile to imitate.")] = None,
-                    port: Annotated[Optional[int], typer.Option(help="Loopback port (0 = any free one).")] = None,
-                    faults: Annotated[Optional[str], typer.Option(help="Faults to schedule, e.g. popup,ad,crash.")] = None,
-                    fault_rate: Annotated[Optional[float], typer.Option(help="Chance of a fault per swipe.")] = None,
-                    time_scale: Annotated[Optional[float], typer.Option(help="Feed seconds per wall second.")] = None,
-                    duration_s: Annotated[Optional[float], typer.Option(help="Stop after this many seconds.")] = None,
+def virtual_command(app: Annotated[str | None, typer.Option(help="App profile to imitate.")] = None,
+                    port: Annotated[int | None, typer.Option(help="Loopback port (0 = any free one).")] = None,
+                    faults: Annotated[str | None, typer.Option(help="Faults to schedule, e.g. popup,ad,crash.")] = None,
+                    fault_rate: Annotated[float | None, typer.Option(help="Chance of a fault per swipe.")] = None,
+                    time_scale: Annotated[float | None, typer.Option(help="Feed seconds per wall second.")] = None,
+                    duration_s: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
                     config: ConfigOpt = None, overrides: SetOpt = None) -> None:
     """Serve a virtual phone backed by the sandbox, for dry runs of audits without a phone."""
     try:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
-
-from recorder.feed import Clock, FeedError, Observation, WallClock
+from collections.abc import Callable
+from typing import TypeVar
 
 from device.base import Device, DeviceDisconnected
 from device.profiles import AppProfile
 from device.screens import Screen, find, parse_nodes, parse_screen
+from recorder.feed import Clock, FeedError, Observation, WallClock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

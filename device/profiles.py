@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -59,7 +60,7 @@ class Rule:
     render: str | None = None
 
     @classmethod
-    def from_yaml(cls, data: Any, source: str, key: str) -> "Rule":
+    def from_yaml(cls, data: Any, source: str, key: str) -> Rule:
         """Build from `{attr, pattern, render}` found at `key` of `source`."""
         if not isinstance(data, Mapping):
             raise ProfileError(source, key, f"must be a mapping with attr and pattern, got {data!r}")

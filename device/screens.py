@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
-
-from recorder.trace import VideoMeta
 
 from device.counts import parse_count
 from device.profiles import AppProfile, PopupRule, Rule
+from recorder.trace import VideoMeta
 
 SCREEN_KINDS = ("video", "ad", "live", "popup", "login_wall", "other")
 _BOUNDS_RE = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")

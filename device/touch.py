@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 _AXIS_RE = re.compile(r"(ABS_MT_POSITION_[XY])\s*:\s*value -?\d+, min (-?\d+), max (-?\d+)")
 _LINE_RE = re.compile(r"^\[\s*(\d+\.\d+)\]\s+(\S+):\s+(EV_\w+)\s+(\w+)\s+(\S+)")

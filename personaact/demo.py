@@ -71,7 +71,8 @@ def persona_stage(traces_dir: Path) -> None:
 def sandbox_stage(out: Path, steps: int) -> None:
     """Compare recommenders on a small seeded sandbox world."""
     from recorder.config import load_config
-    from sandbox.cli import execute, results_table, summarise as summarise_run
+    from sandbox.cli import execute, results_table
+    from sandbox.cli import summarise as summarise_run
     from sandbox.config import SandboxConfig
 
     console.rule(f"[bold]4. sandbox: {len(DEMO_RECOMMENDERS)} recommenders, {steps} steps, same seed")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class WatchStats:
             raise ValueError(f"WatchStats.shape: {self.shape!r} is not concentrated, dispersed or bimodal")
 
     @classmethod
-    def from_durations(cls, durations: Sequence[float]) -> "WatchStats":
+    def from_durations(cls, durations: Sequence[float]) -> WatchStats:
         """Statistics of a non-empty collection of watch durations (seconds)."""
         values = np.sort(np.asarray(durations, dtype=float))
         if values.size == 0:
@@ -69,7 +70,7 @@ class WatchStats:
         return cls(float(values.mean()), float(np.median(values)), float(values.std()), quantiles,
                    tuple(values.tolist()), watch_shape(values, bc), bc)
 
-    def empirical(self) -> "EmpiricalDistribution":
+    def empirical(self) -> EmpiricalDistribution:
         """The distribution as an invertible empirical CDF (for quantile matching and reversal)."""
         return EmpiricalDistribution.from_samples(self.distribution)
 
@@ -86,7 +87,7 @@ class EmpiricalDistribution:
     levels: tuple[float, ...]  # F at each value, strictly increasing from 0 to 1
 
     @classmethod
-    def from_samples(cls, samples: Sequence[float]) -> "EmpiricalDistribution":
+    def from_samples(cls, samples: Sequence[float]) -> EmpiricalDistribution:
         """Fit to a non-empty sample (seconds)."""
         # Microsecond resolution: finer differences are noise and would make interpolation slopes overflow.
         data = np.sort(np.round(np.asarray(samples, dtype=float), 6))
@@ -229,7 +230,7 @@ class BehaviourFeatures:
         return _jsonable(asdict(self))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "BehaviourFeatures":
+    def from_dict(cls, data: Mapping[str, Any]) -> BehaviourFeatures:
         """Inverse of `to_dict`."""
         data = dict(data)
         try:

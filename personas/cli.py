@@ -6,7 +6,7 @@ import os
 import webbrowser
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markdown import Markdown
@@ -28,8 +28,8 @@ interview_app = typer.Typer(help="Interview a person about their viewing (termin
 persona_app = typer.Typer(help="Personas: show the card (and analyse/evaluate when the policy commands are installed).",
                           no_args_is_help=True)
 
-TracesArg = Annotated[Optional[list[Path]], typer.Argument(help="Trace folders (or folders of them) of the person.")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Interview folder (transcript, state, persona). [default: runs/interview]")]
+TracesArg = Annotated[list[Path] | None, typer.Argument(help="Trace folders (or folders of them) of the person.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Interview folder (transcript, state, persona). [default: runs/interview]")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the interview saved in --out.")]
 THREADS_ENV = "PERSONAACT_TORCH_THREADS"
 EMBEDDED_THREADS = 1
@@ -42,12 +42,12 @@ class InterviewRunConfig:
     """Options of `interview run` and `interview web`."""
 
     out: Path = Path("runs/interview")
-    outline: Optional[Path] = None  # None: the shipped outline (personas/data/interview_outline.yaml)
-    persona_id: Optional[str] = None  # None: the traces' persona_id, else the folder name
+    outline: Path | None = None  # None: the shipped outline (personas/data/interview_outline.yaml)
+    persona_id: str | None = None  # None: the traces' persona_id, else the folder name
     chat: ChatModelConfig = field(default_factory=ChatModelConfig)
     agent: InterviewConfig = field(default_factory=InterviewConfig)
     # Local backends: torch CPU threads. None: $PERSONAACT_TORCH_THREADS, else 1 for the embedded model, else torch's default.
-    torch_threads: Optional[int] = None
+    torch_threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.torch_threads is not None and not 1 <= self.torch_threads <= 256:
@@ -113,7 +113,7 @@ def _persona_id(features: BehaviourFeatures, folder: Path) -> str:
     return folder.resolve().name or "persona"
 
 
-def _load(config: Optional[Path], set_: Optional[list[str]], out: Optional[Path]) -> InterviewRunConfig:
+def _load(config: Path | None, set_: list[str] | None, out: Path | None) -> InterviewRunConfig:
     return resolved(load_config(InterviewRunConfig, config, set_ or (), out=out))
 
 
@@ -170,7 +170,7 @@ def web_command(traces: TracesArg = None, resume: ResumeOpt = False, out: OutOpt
 def demo_command(
     traces: TracesArg = None,
     data: Annotated[Path, typer.Option(help="Raw PersonaAct sessions to import when no TRACES are given.")] = Path("../shared/data/personaact_raw"),
-    hidden: Annotated[Optional[str], typer.Option(help="Hidden persona id (from personas/data/simulated_personas.yaml).")] = None,
+    hidden: Annotated[str | None, typer.Option(help="Hidden persona id (from personas/data/simulated_personas.yaml).")] = None,
     out: Annotated[Path, typer.Option(help="Where the demo writes traces and the interview.")] = Path("runs/interview-demo"),
     sections: Annotated[int, typer.Option(help="How many outline sections to ask (one question each).")] = 5,
     config: ConfigOpt = None, set_: SetOpt = None,

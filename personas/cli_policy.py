@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -41,7 +41,7 @@ def read_traces(paths: list[Path], scratch: Path) -> tuple[list[Trace], list[Pat
 
 def evaluate_command(
     traces: TracesArg,
-    out: Annotated[Optional[Path], typer.Option(help="JSON result file (a PNG plot is written beside it).")] = Path(
+    out: Annotated[Path | None, typer.Option(help="JSON result file (a PNG plot is written beside it).")] = Path(
         "runs/evaluation/persona_policy.json"),
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -66,7 +66,7 @@ def evaluate_command(
 
 def analyse_command(
     traces: TracesArg,
-    out: Annotated[Optional[Path], typer.Option(help="Write the behaviour features as JSON here.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the behaviour features as JSON here.")] = None,
 ) -> None:
     """Profile the behaviour in traces (one person's or one agent's) and print a short summary."""
     try:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import product
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -206,7 +207,7 @@ def evaluate(traces: Sequence[Trace], config: EvaluationConfig | None = None,
         tick()
     sizes = {part: sum(len(getattr(s, part)) for s in splits) for part in ("train", "validation", "test")}
     return EvaluationResult(tuple(scores), k, {"recent_k": best[0], "recent_weight": best[1]}, sizes,
-                            datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                            datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def evaluation_steps(config: EvaluationConfig) -> int:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from personas.analysis import BehaviourFeatures
 from recorder.files import write_json_atomic
@@ -73,7 +74,7 @@ class Trait:
         return {"level": self.level, "rationale": self.rationale, "evidence": [e.to_dict() for e in self.evidence]}
 
     @classmethod
-    def from_dict(cls, name: str, data: Mapping[str, Any]) -> "Trait":
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> Trait:
         """Inverse of `to_dict`."""
         if not isinstance(data, Mapping) or "level" not in data:
             raise PersonaError(f"traits.{name}: must be an object with a level")
@@ -89,7 +90,7 @@ class Persona:
     narrative: str
     traits: Mapping[str, Trait]
     features: BehaviourFeatures | None = None
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     source: Mapping[str, Any] = field(default_factory=dict)  # interview folder, model, trace ids
     schema_version: int = PERSONA_SCHEMA_VERSION
 
@@ -119,7 +120,7 @@ class Persona:
                 "features": self.features.to_dict() if self.features else None, "source": dict(self.source)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Persona":
+    def from_dict(cls, data: Mapping[str, Any]) -> Persona:
         """Inverse of `to_dict`; errors name the field."""
         if not isinstance(data, Mapping):
             raise PersonaError("a persona must be a JSON object")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from recorder.feed import Observation
 from recorder.trace import Action, Step
@@ -41,6 +42,8 @@ class Decision:
     comment: bool = False
     share: bool = False
     comment_text: str | None = None
+    follow: bool = False
+    not_interested: bool = False
     latency_s: float = 0.0
 
     def __post_init__(self) -> None:
@@ -50,7 +53,7 @@ class Decision:
                     or math.isinf(value) or value < 0:
                 raise DecisionError(f"Decision.{name}: must be a finite number >= 0 (seconds), got {value!r}")
             object.__setattr__(self, name, float(value))
-        for name in ("like", "comment", "share"):
+        for name in ("like", "comment", "share", "follow", "not_interested"):
             if not isinstance(getattr(self, name), bool):
                 raise DecisionError(f"Decision.{name}: must be true or false, got {getattr(self, name)!r}")
         if self.comment_text is not None:
@@ -66,6 +69,10 @@ class Decision:
             out.append(Action("comment", text=self.comment_text))
         if self.share:
             out.append(Action("share"))
+        if self.follow:
+            out.append(Action("follow"))
+        if self.not_interested:
+            out.append(Action("not_interested"))
         return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,7 +80,7 @@ class Decision:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
+    def from_dict(cls, data: Mapping[str, Any]) -> Decision:
         """Inverse of `to_dict`; unknown or missing fields are named."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)

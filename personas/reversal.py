@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from personas.analysis import UNKNOWN_CATEGORY, BehaviourFeatures, EmpiricalDistribution
 from personas.policy import Decision, PersonaLike, Policy
@@ -18,7 +18,7 @@ class QuantileReversal:
     distribution: EmpiricalDistribution
 
     @classmethod
-    def from_durations(cls, durations: Sequence[float]) -> "QuantileReversal":
+    def from_durations(cls, durations: Sequence[float]) -> QuantileReversal:
         """Reversal on the empirical distribution of `durations` (seconds)."""
         return cls(EmpiricalDistribution.from_samples(durations))
 
@@ -65,7 +65,7 @@ class ReversedPolicy:
         self.inversion = inversion
 
     @classmethod
-    def from_features(cls, inner: Policy, features: BehaviourFeatures) -> "ReversedPolicy":
+    def from_features(cls, inner: Policy, features: BehaviourFeatures) -> ReversedPolicy:
         """Reverse `inner` using the persona's analysed watch distribution and category preferences."""
         categorised = [c for c in preference_ranking(features) if c != UNKNOWN_CATEGORY]
         return cls(inner, QuantileReversal(features.watch.empirical()), EngagementInversion(tuple(categorised)))

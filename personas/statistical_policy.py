@@ -6,8 +6,9 @@ import logging
 import math
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class StatisticalPersonaModel:
                                      f"{len(self.durations)} for persona {self.persona_id!r}")
 
     @classmethod
-    def fit(cls, traces: Sequence[Trace] | Sequence[Step], persona_id: str | None = None) -> "StatisticalPersonaModel":
+    def fit(cls, traces: Sequence[Trace] | Sequence[Step], persona_id: str | None = None) -> StatisticalPersonaModel:
         """Fit on whole traces or on a list of steps (e.g. the training part of sessions)."""
         steps = [s for item in traces for s in (item.steps if isinstance(item, Trace) else (item,))]
         ids = {t.header.persona_id for t in traces if isinstance(t, Trace) and t.header.persona_id}
@@ -109,7 +110,7 @@ class StatisticalPersonaModel:
                 "comment_texts": list(self.comment_texts)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "StatisticalPersonaModel":
+    def from_dict(cls, data: Mapping[str, Any]) -> StatisticalPersonaModel:
         """Inverse of `to_dict`."""
         try:
             return cls(data["persona_id"], tuple(data["durations"]),

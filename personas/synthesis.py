@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,16 @@ from personas.interview.cues import CueReading, read_traits
 from personas.interview.prompts import normalise
 from personas.interview.small_model import clean_reply, task_options
 from personas.interview.transcript import Turn
-from personas.models import ChatModel, GenerationOptions, JSONModeError, assistant, chat_json, extract_json_object, system, user
+from personas.models import (
+    ChatModel,
+    GenerationOptions,
+    JSONModeError,
+    assistant,
+    chat_json,
+    extract_json_object,
+    system,
+    user,
+)
 from personas.persona import TRAIT_LEVELS, TRAIT_MEANINGS, Evidence, Persona, Trait
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich import box
@@ -19,8 +19,8 @@ from recorder.summary import summarise
 trace_app = typer.Typer(help="Import, inspect and validate traces (the one format for humans, agents and the sandbox).",
                         no_args_is_help=True)
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file with the command's options.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE (repeatable).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML file with the command's options.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override an option: KEY=VALUE (repeatable).")]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ImportConfig:
 
     out: Path = Path("runs/traces")
     utc_offset_h: float = 8.0  # session start/end times are local (China Standard Time in the public data)
-    media_root: Optional[Path] = None  # folder holding raw_data/... media, if you have them
+    media_root: Path | None = None  # folder holding raw_data/... media, if you have them
 
     def __post_init__(self) -> None:
         if not -14.0 <= self.utc_offset_h <= 14.0:
@@ -45,9 +45,9 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 @trace_app.command("import")
 def import_command(
     paths: Annotated[list[Path], typer.Argument(help="session_*.json files or folders of them (raw_data/<collector>/).")],
-    out: Annotated[Optional[Path], typer.Option(help="Folder to write trace folders into. [default: runs/traces]")] = None,
-    utc_offset_h: Annotated[Optional[float], typer.Option(help="Hours east of UTC of the sessions' local times. [default: 8]")] = None,
-    media_root: Annotated[Optional[Path], typer.Option(help="Folder with the original raw_data media (audio, video).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder to write trace folders into. [default: runs/traces]")] = None,
+    utc_offset_h: Annotated[float | None, typer.Option(help="Hours east of UTC of the sessions' local times. [default: 8]")] = None,
+    media_root: Annotated[Path | None, typer.Option(help="Folder with the original raw_data media (audio, video).")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -94,7 +94,7 @@ COLUMN_TITLES = {"watch_total_min": "min", "watch_mean_s": "mean s", "watch_medi
 LEGEND = "min: total watch minutes; mean/med s: watch seconds per video; skip: share watched < 3 s; likes: like rate"
 
 
-def summary_table(table: "object", by: str) -> Table:
+def summary_table(table: object, by: str) -> Table:
     """Render a summarise() DataFrame as a rich Table."""
     out = Table(title=f"traces by {by}", caption=LEGEND, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     out.add_column(by, style="bold", no_wrap=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -32,7 +32,7 @@ class WallClock:
 
     def now(self) -> datetime:
         """Current UTC time."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
         """Block for `seconds` of real time."""
@@ -44,7 +44,7 @@ class VirtualClock:
     """Time that moves only when someone sleeps: sleeping is instant."""
 
     def __init__(self, start: datetime | None = None):
-        self._now = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
         if self._now.tzinfo is None:
             raise ValueError("VirtualClock start must be time-zone aware")
 
@@ -66,7 +66,7 @@ class ScaledClock:
         if factor <= 0:
             raise ValueError(f"time scale factor must be > 0, got {factor}")
         self.factor = factor
-        self._start = start or datetime.now(timezone.utc)
+        self._start = start or datetime.now(UTC)
         self._origin = time.monotonic()
 
     def now(self) -> datetime:
@@ -129,6 +129,14 @@ class Feed(Protocol):
         """Share the current video; True when it was shared."""
         ...
 
+    def follow(self) -> bool:
+        """Follow the current video's author; True when the follow registered."""
+        ...
+
+    def not_interested(self) -> bool:
+        """Tell the platform "not interested" in the current video (a strong negative signal); True when it took."""
+        ...
+
     def next(self) -> Observation:
         """Move to the next video and return it."""
         ...
@@ -184,6 +192,16 @@ class ReplayFeed:
     def share(self) -> bool:
         """Record a share."""
         self.events.append((self.position, "share", None))
+        return True
+
+    def follow(self) -> bool:
+        """Record a follow."""
+        self.events.append((self.position, "follow", None))
+        return True
+
+    def not_interested(self) -> bool:
+        """Record a "not interested"."""
+        self.events.append((self.position, "not_interested", None))
         return True
 
     def next(self) -> Observation:

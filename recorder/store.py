@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from recorder.files import set_aside_torn_tail, write_json_atomic
 from recorder.trace import (
@@ -133,7 +134,7 @@ class TraceReader:
                     messages.append(f"step {step.index}: referenced file {rel} is missing")
         return [str(p) for p in self.problems] + messages
 
-    def to_dataframe(self) -> "Any":
+    def to_dataframe(self) -> Any:
         """Steps as a pandas DataFrame, one row per step, flattened columns."""
         import pandas as pd
 
@@ -173,7 +174,7 @@ def read_trace(folder: str | Path, strict: bool = False) -> Trace:
     return TraceReader(folder).load(strict=strict)
 
 
-def traces_to_dataframe(folders: list[Path]) -> "Any":
+def traces_to_dataframe(folders: list[Path]) -> Any:
     """All steps of several trace folders in one DataFrame."""
     import pandas as pd
 
@@ -196,7 +197,7 @@ class TraceWriter:
         self._handle = (folder / STEPS_FILE).open("a", encoding="utf-8")
 
     @classmethod
-    def create(cls, folder: str | Path, header: TraceHeader, exist_ok: bool = False) -> "TraceWriter":
+    def create(cls, folder: str | Path, header: TraceHeader, exist_ok: bool = False) -> TraceWriter:
         """Start a new trace folder; refuses to touch an existing trace unless `exist_ok` (then resumes)."""
         folder = Path(folder)
         if is_trace_folder(folder):
@@ -209,7 +210,7 @@ class TraceWriter:
         return cls(folder, header, next_index=0)
 
     @classmethod
-    def resume(cls, folder: str | Path) -> "TraceWriter":
+    def resume(cls, folder: str | Path) -> TraceWriter:
         """Reopen a trace for appending; a torn last line is moved to steps.torn.jsonl, never lost."""
         folder = Path(folder)
         reader = TraceReader(folder)
@@ -253,7 +254,7 @@ class TraceWriter:
         if not self._handle.closed:
             self._handle.close()
 
-    def __enter__(self) -> "TraceWriter":
+    def __enter__(self) -> TraceWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

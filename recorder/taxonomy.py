@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -156,7 +157,7 @@ class Taxonomy:
         """BGR display colour of the path's top-level category."""
         return self.top(self.resolve(path)[0]).bgr
 
-    def match(self, text: str = "", hashtags: Iterable[str] = ()) -> "KeywordMatch | None":
+    def match(self, text: str = "", hashtags: Iterable[str] = ()) -> KeywordMatch | None:
         """The category whose names/aliases occur most in `text` and `hashtags` (None when nothing hits)."""
         return keyword_match(self, text, hashtags)
 

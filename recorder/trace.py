@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, Callable, Mapping
+from typing import Any
 
 SCHEMA_VERSION = 1
-ACTION_NAMES = ("like", "comment", "share", "follow", "favorite")
+ACTION_NAMES = ("like", "comment", "share", "follow", "favorite", "not_interested")
 RECORDERS = ("human", "agent", "sandbox")
 CATEGORY_SOURCES = ("platform", "model", "keyword", "human")
 
@@ -21,7 +22,7 @@ class TraceValidationError(ValueError):
         super().__init__(f"field {field_name!r}: {message}")
         self.field = field_name
 
-    def within(self, prefix: str) -> "TraceValidationError":
+    def within(self, prefix: str) -> TraceValidationError:
         """Return the same error with its field name prefixed by an enclosing field."""
         return TraceValidationError(f"{prefix}.{self.field}", str(self).split(": ", 1)[1])
 
@@ -65,7 +66,7 @@ def _parse_time(value: Any, field_name: str) -> datetime:
 
 @dataclass(frozen=True)
 class Action:
-    """Something the viewer did to the video: like, comment (with text), share, follow, favorite."""
+    """Something the viewer did to the video: like, comment (with text), share, follow, favorite, not_interested."""
 
     name: str
     text: str | None = None
@@ -85,7 +86,7 @@ class Action:
         return _compact({"name": self.name, "text": self.text, "at_s": self.at_s})
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Action":
+    def from_dict(cls, data: Mapping[str, Any]) -> Action:
         """Inverse of `to_dict`."""
         return _build(cls, data)
 
@@ -117,7 +118,7 @@ class Category:
         return _compact({"path": list(self.path), "source": self.source, "confidence": self.confidence})
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Category":
+    def from_dict(cls, data: Mapping[str, Any]) -> Category:
         """Inverse of `to_dict`."""
         return _build(cls, data)
 
@@ -155,7 +156,7 @@ class VideoMeta:
         return _compact(data)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "VideoMeta":
+    def from_dict(cls, data: Mapping[str, Any]) -> VideoMeta:
         """Inverse of `to_dict`."""
         return _build(cls, data)
 
@@ -207,7 +208,7 @@ class Step:
         }, keep=("actions", "meta"))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Step":
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
         """Inverse of `to_dict`; errors name the offending field."""
         data = dict(data)
         data["appeared_at"] = _parse_time(data.get("appeared_at"), "appeared_at")
@@ -232,7 +233,7 @@ class Consent:
                 raise TraceValidationError(name, f"must be true or false, got {getattr(self, name)!r}")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Consent":
+    def from_dict(cls, data: Mapping[str, Any]) -> Consent:
         """Build from the `consent` object of trace.json."""
         return _build(cls, data)
 
@@ -277,7 +278,7 @@ class TraceHeader:
         return _compact(data, keep=("consent",))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TraceHeader":
+    def from_dict(cls, data: Mapping[str, Any]) -> TraceHeader:
         """Inverse of `to_dict`; errors name the offending field."""
         data = dict(data)
         data["started_at"] = _parse_time(data.get("started_at"), "started_at")
@@ -286,7 +287,7 @@ class TraceHeader:
         data["consent"] = _nested(Consent, data.get("consent") or {}, "consent")
         return _build(cls, data)
 
-    def with_changes(self, **changes: Any) -> "TraceHeader":
+    def with_changes(self, **changes: Any) -> TraceHeader:
         """A copy with some fields replaced (validated again)."""
         return replace(self, **changes)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -71,7 +71,7 @@ def execute(cfg: SandboxConfig, resume: bool, label: str) -> list[dict[str, floa
     return history
 
 
-ThreadsOpt = Annotated[Optional[int], typer.Option(help="Torch threads (1 is fastest on a small shared machine).")]
+ThreadsOpt = Annotated[int | None, typer.Option(help="Torch threads (1 is fastest on a small shared machine).")]
 
 
 def set_threads(threads: int | None) -> None:
@@ -87,12 +87,12 @@ def set_threads(threads: int | None) -> None:
 @sandbox_app.command("run")
 def run_command(
     config: ConfigOpt = None,
-    steps: Annotated[Optional[int], typer.Option(help="Steps to simulate.")] = None,
-    users: Annotated[Optional[int], typer.Option(help="Statistical users.")] = None,
-    creators: Annotated[Optional[int], typer.Option(help="Creators.")] = None,
-    recommender: Annotated[Optional[str], typer.Option(help="e.g. mf, pop, din, mf+mmr, mf+fair, mf+inertia.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Results folder. [default: runs/sandbox/<recommender>-s<seed>]")] = None,
+    steps: Annotated[int | None, typer.Option(help="Steps to simulate.")] = None,
+    users: Annotated[int | None, typer.Option(help="Statistical users.")] = None,
+    creators: Annotated[int | None, typer.Option(help="Creators.")] = None,
+    recommender: Annotated[str | None, typer.Option(help="e.g. mf, pop, din, mf+mmr, mf+fair, mf+inertia.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Results folder. [default: runs/sandbox/<recommender>-s<seed>]")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from out/checkpoint.pkl.")] = False,
     threads: ThreadsOpt = None,
     set_: SetOpt = None,
@@ -114,10 +114,10 @@ def run_command(
 def compare_command(
     recommenders: Annotated[str, typer.Option(help="Comma-separated specs.")] = "random,pop,mf,mf+mmr,mf+fair",
     config: ConfigOpt = None,
-    steps: Annotated[Optional[int], typer.Option(help="Steps per run.")] = None,
-    users: Annotated[Optional[int], typer.Option(help="Statistical users.")] = None,
-    creators: Annotated[Optional[int], typer.Option(help="Creators.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed (the same for every run).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Steps per run.")] = None,
+    users: Annotated[int | None, typer.Option(help="Statistical users.")] = None,
+    creators: Annotated[int | None, typer.Option(help="Creators.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (the same for every run).")] = None,
     out: Annotated[Path, typer.Option(help="Results folder; one subfolder per recommender.")] = Path("runs/sandbox-compare"),
     threads: ThreadsOpt = None,
     set_: SetOpt = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from personas.models.factory import ChatModelConfig
 from sandbox.creators.memory import MemoryConfig
@@ -30,7 +29,7 @@ class SandboxConfig:
     checkpoint_every: int = 10
     initial_items: int = 2  # items each creator has published before step 0
     write_logs: bool = True
-    out: Optional[Path] = None
+    out: Path | None = None
     user_kind: str = "statistical"  # statistical | llm (a subset of users decides through a chat model)
     llm_users: int = 0  # with user_kind=llm: how many users the chat model plays (0 = all of them)
     user: UserConfig = field(default_factory=UserConfig)

@@ -12,8 +12,9 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -213,7 +214,7 @@ class LLMUsers:
         try:
             replies = (self.model.chat_batch(conversations, options) if self.llm_config.batch
                        else [self.model.chat(c, options) for c in conversations])  # type: ignore[union-attr]
-        except Exception as err:  # noqa: BLE001 -- any backend failure falls back; a run never dies on it
+        except Exception as err:
             logger.warning("llm users: model call failed (%s); using statistical decisions", err)
             replies = [""] * len(conversations)
         self.stats["model_seconds"] += time.perf_counter() - start

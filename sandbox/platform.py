@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,10 +19,10 @@ from sandbox.config import SandboxConfig
 from sandbox.creators.base import CreatorPolicy, CreatorProfile
 from sandbox.creators.baselines import BASELINES
 from sandbox.creators.memory import CreatorMemory
+from sandbox.llm_users import LLMUsers, pick_llm_users
 from sandbox.recommenders.base import InteractionLog, RecContext, SeenFilter
 from sandbox.recommenders.registry import build_pipeline
 from sandbox.storage import load_checkpoint, save_checkpoint, write_step_log
-from sandbox.llm_users import LLMUsers, pick_llm_users
 from sandbox.users import Responses, StatisticalUsers
 
 log = logging.getLogger(__name__)
@@ -288,7 +289,7 @@ class Platform:
 
     @classmethod
     def resume(cls, folder: Path, policies: dict[str, CreatorPolicy] | None = None,
-               steps: int | None = None, user_model: ChatModel | None = None) -> "Platform":
+               steps: int | None = None, user_model: ChatModel | None = None) -> Platform:
         """Reload a checkpoint; policies (and LLM users' model) are rebuilt from the config unless given."""
         platform: Platform = load_checkpoint(Path(folder))
         platform.policies = policies or {k: make_policy(k) for k in {c.policy_key for c in platform.creators}}

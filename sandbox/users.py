@@ -54,12 +54,12 @@ class Responses:
     shared: np.ndarray
 
     @classmethod
-    def empty(cls, n: int, k: int) -> "Responses":
+    def empty(cls, n: int, k: int) -> Responses:
         """All-zero responses (nothing viewed)."""
         z = np.zeros((n, k), bool)
         return cls(z.copy(), np.zeros((n, k), np.float32), z.copy(), z.copy(), z.copy(), z.copy())
 
-    def put(self, rows: np.ndarray, other: "Responses") -> None:
+    def put(self, rows: np.ndarray, other: Responses) -> None:
         """Copy `other` into the given rows."""
         for name in ("viewed", "watch_s", "clicked", "liked", "commented", "shared"):
             getattr(self, name)[rows] = getattr(other, name)

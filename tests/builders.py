@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from recorder.trace import Action, Category, Consent, Step, Trace, TraceHeader, VideoMeta
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC_DATA = REPO.parent / "shared" / "data" / "personaact_raw"
-T0 = datetime(2026, 3, 12, 3, 20, 44, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 12, 3, 20, 44, tzinfo=UTC)
 
 
 def make_header(trace_id: str = "t-1", **changes) -> TraceHeader:

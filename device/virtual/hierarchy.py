@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
-
-from recorder.trace import VideoMeta
 
 from device.counts import format_count
 from device.profiles import AppProfile, PopupRule
+from recorder.trace import VideoMeta
 
 LAUNCHER_PACKAGE = "com.android.launcher3"
 LAUNCHER_ACTIVITY = "com.android.launcher3.uioverrides.QuickstepLauncher"

@@ -5,17 +5,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
-
-from recorder.feed import Feed, Observation
-from recorder.trace import VideoMeta
 
 from device.counts import format_count
 from device.profiles import AppProfile, PopupRule
 from device.virtual import hierarchy as hv
 from device.virtual.render import category_colour, encode_jpeg, render_screen
 from device.virtual.touch import TouchScreen
+from recorder.feed import Feed, Observation
+from recorder.trace import VideoMeta
 
 FAULT_KINDS = ("popup", "ad", "live", "login_wall", "crash", "hang", "disconnect")
 DOUBLE_TAP_S = 0.5

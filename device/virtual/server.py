@@ -50,7 +50,7 @@ class UiautomatorHandler(BaseHTTPRequestHandler):
     phone: VirtualPhone
     stop_event: threading.Event
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the toolkit logs what matters."""
 
     def _send(self, body: bytes, status: int = 200, kind: str = "application/json") -> None:
@@ -60,11 +60,11 @@ class UiautomatorHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         """Ping answers pong."""
         self._send(b"pong", kind="text/plain") if self.path == "/ping" else self._send(b"not found", 404, "text/plain")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         """Dispatch a JSON-RPC call."""
         length = int(self.headers.get("Content-Length", "0"))
         request = json.loads(self.rfile.read(length) or b"{}")
@@ -128,7 +128,7 @@ class UiautomatorHandler(BaseHTTPRequestHandler):
 class AdbHandler(socketserver.BaseRequestHandler):
     """One connection to the adb server: host services, then (after transport) device services."""
 
-    server: "VirtualAdbServer"
+    server: VirtualAdbServer
 
     def handle(self) -> None:
         """Serve requests until the client closes the connection."""
@@ -312,7 +312,7 @@ class VirtualAdbServer(socketserver.ThreadingTCPServer):
             try:
                 if not sock.recv(1024):
                     break
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 break
@@ -359,7 +359,7 @@ class VirtualAdbServer(socketserver.ThreadingTCPServer):
         while not self.stop_event.is_set() and local in self._listeners:
             try:
                 conn, _ = listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 break
@@ -389,7 +389,7 @@ class VirtualAdbServer(socketserver.ThreadingTCPServer):
         self.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "VirtualAdbServer":
+    def __enter__(self) -> VirtualAdbServer:
         return self
 
     def __exit__(self, *exc: object) -> None:

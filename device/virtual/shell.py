@@ -8,8 +8,8 @@ import shlex
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from device.virtual.phone import VirtualPhone
 from device.virtual.touch import describe_axes

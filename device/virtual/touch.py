@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 DEVICE_PATH = "/dev/input/event3"
 AXIS_MAX = {"ABS_MT_POSITION_X": 4095, "ABS_MT_POSITION_Y": 9599}  # panels report their own resolution, not pixels
@@ -34,14 +34,14 @@ class TouchScreen:
         self._tracking_id = 0
         self._origin = time.monotonic() - 51_234.0  # a plausible uptime
 
-    def listen(self) -> "queue.Queue[str]":
+    def listen(self) -> queue.Queue[str]:
         """A queue that receives every line from now on; pass it to `forget` when done."""
         q: queue.Queue[str] = queue.Queue(maxsize=10_000)
         with self._lock:
             self._listeners.append(q)
         return q
 
-    def forget(self, q: "queue.Queue[str]") -> None:
+    def forget(self, q: queue.Queue[str]) -> None:
         """Stop feeding a listener."""
         with self._lock:
             if q in self._listeners:

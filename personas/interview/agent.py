@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from personas.analysis import BehaviourFeatures
 from personas.interview.outline import Outline, Section, outline_from_dict
@@ -73,7 +74,7 @@ class InterviewConfig:
         if self.max_turns is not None and self.max_turns < 1:
             raise ValueError(f"max_turns must be >= 1 (or unset), got {self.max_turns}")
 
-    def for_backend(self, backend: str) -> "InterviewConfig":
+    def for_backend(self, backend: str) -> InterviewConfig:
         """This config with 'auto' style resolved for the chat backend (compact for the embedded model)."""
         return replace(self, style=resolve_style(self.style, backend))
 
@@ -100,7 +101,7 @@ class InterviewAgent:
     @classmethod
     def start(cls, model: ChatModel, folder: str | Path, outline: Outline, features: BehaviourFeatures,
               config: InterviewConfig = InterviewConfig(), trace_folders: Sequence[Path] = (),
-              options: GenerationOptions | None = None) -> "InterviewAgent":
+              options: GenerationOptions | None = None) -> InterviewAgent:
         """Begin a new interview in `folder` (which must not hold one already)."""
         store = TranscriptStore(folder)
         if store.exists():
@@ -116,7 +117,7 @@ class InterviewAgent:
 
     @classmethod
     def resume(cls, model: ChatModel, folder: str | Path, config: InterviewConfig = InterviewConfig(),
-               options: GenerationOptions | None = None) -> "InterviewAgent":
+               options: GenerationOptions | None = None) -> InterviewAgent:
         """Reopen an interrupted interview: same outline and features, every saved answer kept."""
         store = TranscriptStore(folder)
         if not store.exists():

@@ -8,8 +8,8 @@ towards the middle level. Every level comes with the answer sentences it rests o
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from personas.interview.small_model import sentences
 from personas.interview.transcript import Turn

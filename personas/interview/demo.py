@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from personas.analysis import MIN_VIDEOS, analyse, load_traces
 from personas.interview.agent import InterviewAgent
 from personas.interview.outline import load_outline
-from personas.interview.simulated import HiddenPersona, SimulatedInterviewee, TraitRecovery, load_hidden_personas, trait_recovery
+from personas.interview.simulated import (
+    HiddenPersona,
+    SimulatedInterviewee,
+    TraitRecovery,
+    load_hidden_personas,
+    trait_recovery,
+)
 from personas.interview.transcript import TranscriptStore
 from personas.models import ChatModel, build_chat_model
 from personas.persona import Persona, PersonaError, save_persona
@@ -63,7 +70,7 @@ def interview_simulated(agent: InterviewAgent, interviewee: SimulatedInterviewee
         agent.answer(answer)
 
 
-def run_demo(cfg: "InterviewRunConfig", traces: Sequence[Path], data: Path, out: Path, hidden_id: str | None,
+def run_demo(cfg: InterviewRunConfig, traces: Sequence[Path], data: Path, out: Path, hidden_id: str | None,
              sections: int) -> tuple[Persona, TraitRecovery]:
     """Import (if needed), interview the simulated person, synthesise, save and score the persona."""
     hidden = pick_hidden(hidden_id)

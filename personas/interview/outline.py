@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -76,7 +77,7 @@ class Outline:
                 return section
         raise KeyError(f"no section {section_id!r}; known: {', '.join(s.id for s in self.sections)}")
 
-    def limited(self, max_sections: int | None = None, max_budget: int | None = None) -> "Outline":
+    def limited(self, max_sections: int | None = None, max_budget: int | None = None) -> Outline:
         """A shorter copy (first `max_sections` sections, budgets capped) for demos and quick runs."""
         sections = self.sections[: max_sections or len(self.sections)]
         if max_budget is not None:

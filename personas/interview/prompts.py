@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Sequence
 
 from personas.analysis import UNKNOWN_CATEGORY, BehaviourFeatures, Example
 from personas.interview.outline import Section

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import yaml
 
@@ -87,7 +88,7 @@ class HiddenPersona:
         return [self.statements()[name] for name in ranked[:count]]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "HiddenPersona":
+    def from_dict(cls, data: Mapping[str, Any]) -> HiddenPersona:
         """Build from a mapping with persona_id, traits and an optional description."""
         if not isinstance(data, Mapping) or "persona_id" not in data or not isinstance(data.get("traits"), Mapping):
             raise PersonaError("hidden persona: needs persona_id and a traits mapping")

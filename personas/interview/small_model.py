@@ -8,8 +8,9 @@ the first repetition. The "compact" interview style uses these; the "json" style
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 
@@ -87,7 +88,7 @@ def make_handler(app: InterviewWebApp, port_holder: dict[str, int]) -> type[Base
         def log_message(self, fmt: str, *args: Any) -> None:
             log.debug("web: " + fmt, *args)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             if not self._host_ok():
                 return
             if self.path == "/":
@@ -103,7 +104,7 @@ def make_handler(app: InterviewWebApp, port_holder: dict[str, int]) -> type[Base
             else:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {self.path}"})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             if not self._host_ok():
                 return
             if self.path != "/api/answer":

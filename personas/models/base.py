@@ -5,9 +5,10 @@ from __future__ import annotations
 import abc
 import base64
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence, TypeAlias
+from typing import Literal, TypeAlias
 
 Role: TypeAlias = Literal["system", "user", "assistant"]
 ROLES: tuple[str, ...] = ("system", "user", "assistant")

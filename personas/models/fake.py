@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from personas.models.base import ChatModel, Conversation, GenerationOptions, Message, check_conversation
 

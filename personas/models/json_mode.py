@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeAlias
+from typing import Any, TypeAlias
 
 from personas.models.base import ChatBackendError, ChatModel, Conversation, GenerationOptions, Message
 

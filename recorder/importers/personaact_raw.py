@@ -7,10 +7,11 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path, PureWindowsPath
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from recorder.store import TraceWriter, is_trace_folder
 from recorder.trace import Action, Consent, Step, TraceHeader, TraceValidationError
@@ -220,7 +221,7 @@ def to_posix(path: str) -> str:
 def _dump_time(stamp: Any) -> datetime:
     """UI-dump timestamps such as 20251222T084045878 are UTC with milliseconds."""
     try:
-        return datetime.strptime(str(stamp), "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
+        return datetime.strptime(str(stamp), "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
     except ValueError as err:
         raise ValueError(f"timestamp {stamp!r} is not like 20251222T084045878") from err
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,20 +17,20 @@ def register_creator_commands(app: typer.Typer) -> None:
 
 
 def train_creator_command(
-    model: Annotated[Optional[str], typer.Option(help="Local model folder to fine-tune, or 'tiny' (a random model "
+    model: Annotated[str | None, typer.Option(help="Local model folder to fine-tune, or 'tiny' (a random model "
                                                       "built in code, for tests). [default: tiny]")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="GRPO optimisation steps. [default: 20]")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (adapter, checkpoints, result.json). "
+    steps: Annotated[int | None, typer.Option(help="GRPO optimisation steps. [default: 20]")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (adapter, checkpoints, result.json). "
                                                      "[default: runs/creator-grpo]")] = None,
-    users: Annotated[Optional[int], typer.Option(help="Simulated users that score each item. [default: 500]")] = None,
-    creators: Annotated[Optional[int], typer.Option(help="Creators whose prompts are trained on. [default: 8]")] = None,
-    run: Annotated[Optional[Path], typer.Option(help="A sandbox run folder (with checkpoint.pkl) whose current world "
+    users: Annotated[int | None, typer.Option(help="Simulated users that score each item. [default: 500]")] = None,
+    creators: Annotated[int | None, typer.Option(help="Creators whose prompts are trained on. [default: 8]")] = None,
+    run: Annotated[Path | None, typer.Option(help="A sandbox run folder (with checkpoint.pkl) whose current world "
                                                      "scores the items. [default: a fresh warm-up world]")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto, cpu or cuda. [default: auto]")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of the world and the trainer. [default: 0]")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda. [default: auto]")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the world and the trainer. [default: 0]")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the latest checkpoint in --out.")] = False,
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file with the options.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override an option: KEY=VALUE.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML file with the options.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override an option: KEY=VALUE.")] = None,
 ) -> None:
     """Fine-tune the creator fast thinker with GRPO + LoRA; reward = simulated exposure + weighted clicks."""
     from sandbox.creators.grpo import TrainCreatorConfig, train_creator

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class TrainCreatorConfig:
     creators: int = 8
     warmup_steps: int = 3  # sandbox steps that give creators own history before training (fresh world)
     recommender: str = "pop"  # recommender of the fresh warm-up world
-    run: Optional[Path] = None  # a sandbox run folder with checkpoint.pkl: train against its current world
+    run: Path | None = None  # a sandbox run folder with checkpoint.pkl: train against its current world
     prompts: int = 32
     num_generations: int = 4
     batch_size: int = 4  # completions per device step (a multiple of num_generations)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -17,7 +18,11 @@ from sandbox.catalogue import ItemDraft
 from sandbox.creators.base import CreationRecord, CreatorPolicy, CreatorProfile, CreatorView
 from sandbox.creators.baselines import template_draft
 from sandbox.creators.llm_exchange import (  # noqa: F401 -- re-exported: the exchange log belongs to this policy's API
-    ExchangeLog, RecordingChatModel, Validator, batch_chat_json, prompt_hash,
+    ExchangeLog,
+    RecordingChatModel,
+    Validator,
+    batch_chat_json,
+    prompt_hash,
 )
 from sandbox.llm_style import check_style, style_for
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def slow_messages(view: CreatorView, options: Sequence[str]) -> list[Message]:
     return [system(SLOW_SYSTEM), *shots, user(f"My videos: {own_summary(view)}.\nGenres: {listed}\nNext video?")]
 
 
-def parse_slow(reply: str, options: Sequence[str], resolver: "GenreResolver",
+def parse_slow(reply: str, options: Sequence[str], resolver: GenreResolver,
                tried: set[str]) -> tuple[str, tuple[str, ...]]:
     """(mode, category path) from a line like 'EXPLORE 3', 'exploit Food/Cooking' or just 'Travel'.
 
@@ -97,7 +98,7 @@ def parse_slow(reply: str, options: Sequence[str], resolver: "GenreResolver",
     return ("EXPLOIT" if category[0] in tried else "EXPLORE"), category
 
 
-def _genre_in(text: str, options: Sequence[str], resolver: "GenreResolver") -> tuple[str, ...] | None:
+def _genre_in(text: str, options: Sequence[str], resolver: GenreResolver) -> tuple[str, ...] | None:
     """A genre picked by list number, by a name the resolver knows, or by an offered name inside the text."""
     leading = re.match(r"\s*(\d+)\b", text)
     if leading and 1 <= int(leading.group(1)) <= len(options):
@@ -112,14 +113,14 @@ def _genre_in(text: str, options: Sequence[str], resolver: "GenreResolver") -> t
     return next(((name,) for name in options if name.lower() in lowered), None)
 
 
-def fast_messages(view: CreatorView, decision: "SlowDecision", examples: Sequence[int]) -> list[Message]:
+def fast_messages(view: CreatorView, decision: SlowDecision, examples: Sequence[int]) -> list[Message]:
     """The compact fast-thinker prompt: the plan and a few own past titles with their clicks."""
     past = ", ".join(f"{view.creations[i].title!r} ({view.clicks[i]:.0f} clicks)" for i in examples) or "none yet"
     return [system(FAST_SYSTEM), user(FAST_EXAMPLE[0]), assistant(FAST_EXAMPLE[1]),
             user(f"Plan: {decision.mode} {'/'.join(decision.category)}\nMy past videos: {past}\nWrite TITLE and TAGS.")]
 
 
-def parse_fast(reply: str, decision: "SlowDecision", taxonomy: Taxonomy) -> ItemDraft:
+def parse_fast(reply: str, decision: SlowDecision, taxonomy: Taxonomy) -> ItemDraft:
     """An ItemDraft from 'TITLE: ...' / 'TAGS: a, b' lines (a bare first line is the title); ValueError if none."""
     lines = [line.strip() for line in reply.splitlines() if line.strip()]
     title_line = next((line for line in lines if line.lower().startswith("title")), lines[0] if lines else "")
@@ -149,7 +150,7 @@ def _with_subcategory(category: Sequence[str], text: str, taxonomy: Taxonomy) ->
 # ---------------------------------------------------------------- the compact stages of LLMCreator
 
 
-def _ask(policy: "LLMCreator", conversations: list[list[Message]], max_tokens: int, step: int, stop: tuple[str, ...],
+def _ask(policy: LLMCreator, conversations: list[list[Message]], max_tokens: int, step: int, stop: tuple[str, ...],
          tags: list[dict]) -> list[str] | None:
     """One batched call (None when the backend failed, so every creator takes its fallback)."""
     options = task_options(policy._options(step, max_tokens), max_tokens, stop=stop)
@@ -160,8 +161,8 @@ def _ask(policy: "LLMCreator", conversations: list[list[Message]], max_tokens: i
         return None
 
 
-def think_slow_compact(policy: "LLMCreator", states: Sequence[CreatorView],
-                       rng: np.random.Generator) -> list["SlowDecision"]:
+def think_slow_compact(policy: LLMCreator, states: Sequence[CreatorView],
+                       rng: np.random.Generator) -> list[SlowDecision]:
     """EXPLORE/EXPLOIT + genre per creator from one short line each; an unreadable line takes the rule."""
     from sandbox.creators.llm import SlowDecision
 
@@ -183,7 +184,7 @@ def think_slow_compact(policy: "LLMCreator", states: Sequence[CreatorView],
     return decisions
 
 
-def think_fast_compact(policy: "LLMCreator", states: Sequence[CreatorView], decisions: Sequence["SlowDecision"],
+def think_fast_compact(policy: LLMCreator, states: Sequence[CreatorView], decisions: Sequence[SlowDecision],
                        rng: np.random.Generator) -> list[ItemDraft | None]:
     """The item per creator from TITLE/TAGS lines, with its own most relevant past titles shown."""
     from sandbox.creators.llm import retrieve_own_examples

@@ -5,14 +5,29 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from personas.models.base import (
-    ChatBackendError, ChatModel, Conversation, GenerationOptions, Message, assistant, check_conversation, user,
+    ChatBackendError,
+    ChatModel,
+    Conversation,
+    GenerationOptions,
+    Message,
+    assistant,
+    check_conversation,
+    user,
 )
-from personas.models.json_mode import JSONAttempt, JSONExtractError, JSONModeError, chat_json, extract_json_object, retry_prompt
+from personas.models.json_mode import (
+    JSONAttempt,
+    JSONExtractError,
+    JSONModeError,
+    chat_json,
+    extract_json_object,
+    retry_prompt,
+)
 
 Validator = Callable[[dict[str, Any]], None]
 

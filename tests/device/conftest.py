@@ -6,15 +6,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from recorder.feed import ReplayFeed, ScaledClock
-from recorder.trace import Category, Trace, VideoMeta
-from tests.builders import make_header, make_step
-
 from device.android import AndroidDevice
 from device.phone_feed import PhoneFeed
 from device.profiles import load_profile
 from device.virtual.phone import VirtualPhone
 from device.virtual.server import VirtualAdbServer
+from recorder.feed import ReplayFeed, ScaledClock
+from recorder.trace import Category, Trace, VideoMeta
+from tests.builders import make_header, make_step
 
 TOPICS = (("Knowledge", "Science"), ("Food", "Cooking"), ("Sports", "Football"), ("Music", "Pop"))
 

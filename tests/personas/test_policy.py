@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from personas.analysis import NotEnoughDataError
-from personas.policy import Decision, DecisionError, Policy, PersonaLike, SimplePersona, observation_step
+from personas.policy import Decision, DecisionError, PersonaLike, Policy, SimplePersona, observation_step
 from personas.statistical_policy import (
     StatisticalPersonaModel,
     StatisticalPolicy,

@@ -7,9 +7,9 @@ import re
 import shutil
 import subprocess
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
 
 import numpy as np
 import pytest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -22,7 +22,7 @@ class Outer:
     seed: int = 0
     mode: Literal["fast", "slow"] = "fast"
     out: Path = Path("runs")
-    limit: Optional[int] = None
+    limit: int | None = None
     inner: Inner = field(default_factory=Inner)
 
     def __post_init__(self):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import cv2
 import numpy as np
@@ -30,9 +30,9 @@ def test_session_fields_map_onto_the_trace(public_data, tmp_path):
     import_sessions([public_data / "c" / "session_20251222_164042.json"], tmp_path)
     trace = read_trace(tmp_path / "c" / "20251222_164042")
     assert trace.header.recorded_by == "human" and trace.header.collector == "c"
-    assert trace.header.started_at == datetime(2025, 12, 22, 8, 40, 42, 77031, tzinfo=timezone.utc)
+    assert trace.header.started_at == datetime(2025, 12, 22, 8, 40, 42, 77031, tzinfo=UTC)
     first = trace.steps[0]
-    assert first.appeared_at == datetime(2025, 12, 22, 8, 40, 45, 878000, tzinfo=timezone.utc)
+    assert first.appeared_at == datetime(2025, 12, 22, 8, 40, 45, 878000, tzinfo=UTC)
     assert first.watch_s == 3.8 and first.did("like")
     assert first.extra["source"]["xml_path"] == "raw_data/c/xml/20251222T084045878.xml"
     comments = [a.text for s in read_trace(_folder_with_comment(public_data, tmp_path)).steps for a in s.actions

@@ -8,8 +8,16 @@ from datetime import datetime
 import pytest
 
 from recorder import trace as trace_mod
-from recorder.trace import (Action, Category, Step, TraceHeader, TraceValidationError, VideoMeta, migrate,
-                            register_migration)
+from recorder.trace import (
+    Action,
+    Category,
+    Step,
+    TraceHeader,
+    TraceValidationError,
+    VideoMeta,
+    migrate,
+    register_migration,
+)
 from tests.builders import T0, make_header, make_step, make_trace
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from personas.analysis import analyse
+from personas.models import ScriptedChatModel
 from recorder.store import TraceWriter, read_trace
 from recorder.trace import Action, Category, VideoMeta
 from tests.builders import make_header, make_step
 from tests.personas.interview.scripted import responder
-from personas.models import ScriptedChatModel
 
 # (watch seconds, category, caption, author, liked)
 VIDEOS = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from personas.models import Message
 
@@ -18,7 +18,7 @@ def _handler(responder: Responder, calls: list[str]) -> type[BaseHTTPRequestHand
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             messages = [Message(m["role"], m["content"]) for m in body["messages"]]
             reply = responder(messages)

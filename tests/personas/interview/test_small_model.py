@@ -96,8 +96,8 @@ def test_config_resolves_style_by_backend() -> None:
 
 
 def test_cues_read_every_hidden_statement_at_its_own_level() -> None:
-    from personas.interview.simulated import TRAIT_STATEMENTS
     from personas.interview.cues import read_trait
+    from personas.interview.simulated import TRAIT_STATEMENTS
 
     for name, levels in TRAIT_STATEMENTS.items():
         for level, text in levels.items():

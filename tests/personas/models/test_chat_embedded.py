@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from personas.models import ChatModel, ChatModelConfig, GenerationOptions, ModelUnavailableError, build_chat_model, user
-from personas.models import embedded
+from personas.models import (
+    ChatModel,
+    ChatModelConfig,
+    GenerationOptions,
+    ModelUnavailableError,
+    build_chat_model,
+    embedded,
+    user,
+)
 from personas.models.json_mode import chat_json
 
 

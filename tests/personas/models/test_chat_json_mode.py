@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from personas.models import ScriptedChatModel, user
+from personas.models import ScriptedChatModel, json_mode, user
 from personas.models import base as base_module
-from personas.models import json_mode
 from personas.models.json_mode import JSONExtractError, JSONModeError, chat_json, extract_json_object
 
 
