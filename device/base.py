@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from device.touch import TouchEvent
+from recorder.errors import PersonaActError
 
 
-class DeviceError(RuntimeError):
+class DeviceError(RuntimeError, PersonaActError):
     """The phone did not do what was asked; the message says what to do."""
 
 

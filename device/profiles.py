@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from device.counts import COUNT_STYLES
+from recorder.errors import PersonaActError
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 RULE_ATTRS = ("text", "content-desc")
@@ -18,7 +19,7 @@ REQUIRED_FIELDS = ("author", "caption", "like", "comment", "share")
 OPTIONAL_FIELDS = ("favorite",)
 
 
-class ProfileError(ValueError):
+class ProfileError(ValueError, PersonaActError):
     """A profile file is missing a key or holds a bad value; the message names the file and the key."""
 
     def __init__(self, source: str, key: str, message: str):

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 
 from device.counts import parse_count
 from device.profiles import AppProfile, PopupRule, Rule
+from recorder.errors import PersonaActError
 from recorder.trace import VideoMeta
 
 SCREEN_KINDS = ("video", "ad", "live", "popup", "login_wall", "other")
 _BOUNDS_RE = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 
 
-class HierarchyError(ValueError):
+class HierarchyError(ValueError, PersonaActError):
     """The hierarchy dump is not XML uiautomator writes."""
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from recorder.errors import PersonaActError
 from recorder.trace import Step, Trace
 
 QUICK_SKIP_S = 3.0  # a view shorter than this is a swipe-past, not a watch
@@ -28,7 +29,7 @@ SPREAD_CATEGORIES = 5
 TOP_AUTHORS = 5
 
 
-class NotEnoughDataError(ValueError):
+class NotEnoughDataError(ValueError, PersonaActError):
     """The traces hold too few videos to analyse; the message says how many are needed."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from personas.analysis import BehaviourFeatures
+from recorder.errors import PersonaActError
 from recorder.files import write_json_atomic
 
 PERSONA_SCHEMA_VERSION = 1
@@ -28,7 +29,7 @@ TRAIT_MEANINGS: dict[str, str] = {
 EVIDENCE_KINDS = ("quote", "behaviour")
 
 
-class PersonaError(ValueError):
+class PersonaError(ValueError, PersonaActError):
     """A persona file or value is invalid; the message names the field and what to do."""
 
 

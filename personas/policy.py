@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Protocol, runtime_checkable
 
+from recorder.errors import PersonaActError
 from recorder.feed import Observation
 from recorder.trace import Action, Step
 
 
-class DecisionError(ValueError):
+class DecisionError(ValueError, PersonaActError):
     """A decision value breaks a rule; the message names the field and what is allowed."""
 
 

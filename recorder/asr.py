@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recorder.errors import PersonaActError
+
 if TYPE_CHECKING:  # faster-whisper pulls in ctranslate2, av and onnxruntime: import it only to load
     from faster_whisper import WhisperModel
 
@@ -24,11 +26,11 @@ COMPUTE_TYPES = (
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 
-class ASRModelUnavailable(RuntimeError):
+class ASRModelUnavailable(RuntimeError, PersonaActError):
     """The configured ASR model cannot be found locally; the message names `asr.model` and a fix."""
 
 
-class ASRAudioError(OSError):
+class ASRAudioError(OSError, PersonaActError):
     """An audio (or video) file cannot be decoded; the message names the file."""
 
 

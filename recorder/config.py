@@ -11,10 +11,12 @@ from typing import Any, TypeVar
 
 import yaml
 
+from recorder.errors import PersonaActError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, PersonaActError):
     """A configuration value is missing, unknown or of the wrong type; the message names it."""
 
 

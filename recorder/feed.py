@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from recorder.errors import PersonaActError
 from recorder.trace import Category, Trace, TraceValidationError, VideoMeta
 
 ScreenKind = Literal["video", "ad", "live", "popup", "login_wall"]
@@ -99,7 +100,7 @@ class Observation:
             raise TraceValidationError("screen", f"unknown screen {self.screen!r}; known: {', '.join(SCREEN_KINDS)}")
 
 
-class FeedError(RuntimeError):
+class FeedError(RuntimeError, PersonaActError):
     """The feed could not do what was asked (e.g. the like did not register)."""
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from recorder.errors import PersonaActError
 from recorder.files import set_aside_torn_tail, write_json_atomic
 from recorder.trace import (
     SCHEMA_VERSION,
@@ -28,7 +29,7 @@ FRAMES_DIR = "frames"
 AUDIO_DIR = "audio"
 
 
-class TraceFormatError(ValueError):
+class TraceFormatError(ValueError, PersonaActError):
     """A trace folder cannot be read; the message names the file (and line) and what is wrong."""
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 import yaml
 
+from recorder.errors import PersonaActError
+
 DEFAULT_TAXONOMY = "taxonomy.yaml"
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(ValueError, PersonaActError):
     """The taxonomy file is malformed; the message names the file, the entry and what to fix."""
 
 

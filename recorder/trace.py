@@ -9,13 +9,15 @@ from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from recorder.errors import PersonaActError
+
 SCHEMA_VERSION = 1
 ACTION_NAMES = ("like", "comment", "share", "follow", "favorite", "not_interested")
 RECORDERS = ("human", "agent", "sandbox")
 CATEGORY_SOURCES = ("platform", "model", "keyword", "human")
 
 
-class TraceValidationError(ValueError):
+class TraceValidationError(ValueError, PersonaActError):
     """A trace value breaks a rule; `field` names where (dotted), the message says what to do."""
 
     def __init__(self, field_name: str, message: str):

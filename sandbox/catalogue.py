@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from recorder.errors import PersonaActError
 from recorder.taxonomy import Taxonomy, load_taxonomy
 
 
-class DraftError(ValueError):
+class DraftError(ValueError, PersonaActError):
     """A creator's draft is unusable; the message names the field."""
 
 

@@ -11,13 +11,15 @@ from typing import Any
 
 import yaml
 
+from recorder.errors import PersonaActError
+
 OUTLINE_VERSION = 1
 DEFAULT_OUTLINE = "interview_outline.yaml"
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _SECTION_KEYS = ("id", "title", "goals", "directions", "turn_budget")
 
 
-class OutlineError(ValueError):
+class OutlineError(ValueError, PersonaActError):
     """An outline file is malformed; the message names the file, the section and the field."""
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recorder.errors import PersonaActError
 from recorder.files import set_aside_torn_tail, write_json_atomic
 
 EVENTS_FILE = "transcript.jsonl"
@@ -20,7 +21,7 @@ OUTLINE_FILE = "outline.json"
 EVENT_KINDS = ("started", "question", "answer", "section_end", "finished")
 
 
-class TranscriptError(ValueError):
+class TranscriptError(ValueError, PersonaActError):
     """A transcript folder cannot be used; the message names the file (and line) and what to do."""
 
 

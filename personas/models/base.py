@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+from recorder.errors import PersonaActError
+
 Role: TypeAlias = Literal["system", "user", "assistant"]
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 
 
-class ModelUnavailableError(RuntimeError):
+class ModelUnavailableError(RuntimeError, PersonaActError):
     """A model cannot be loaded or reached; the message names the config option that fixes it."""
 
 
-class ChatBackendError(RuntimeError):
+class ChatBackendError(RuntimeError, PersonaActError):
     """A backend failed while answering (bad server reply, HTTP error, generation failure)."""
 
 

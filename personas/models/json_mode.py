@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from personas.models.base import ChatBackendError, ChatModel, Conversation, GenerationOptions, Message
+from recorder.errors import PersonaActError
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ _VALIDATION_ERRORS = (ValueError, TypeError, KeyError, AssertionError)
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 
 
-class JSONExtractError(ValueError):
+class JSONExtractError(ValueError, PersonaActError):
     """No JSON object could be read from a model reply; the message says why."""
 
 
