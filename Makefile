@@ -3,16 +3,22 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DATA ?= ../shared/data/personaact_raw
+DATA ?= data/personaact_raw
 PYTEST_ARGS ?=
+PACKAGES := personaact recorder personas device audit sandbox reports
 
-.PHONY: demo test bench venv system-deps clean
+.PHONY: demo test lint bench venv system-deps clean
 
 demo: $(STAMP)
 	$(BIN)/personaact demo --data $(DATA)
 
-test: $(STAMP) system-deps
+# Quality gates first (lint, types), then the tests; any failure stops `make test`.
+test: lint system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy $(PACKAGES)
 
 bench: $(STAMP) system-deps
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -10,11 +10,11 @@ import typer
 
 from recorder.cli import fail, summary_table
 from recorder.console import console, progress_bar
-from recorder.importers.personaact_raw import find_session_files, import_sessions
+from recorder.importers.personaact_raw import PUBLIC_SAMPLE_DATA, find_session_files, import_sessions
 from recorder.store import find_trace_folders, traces_to_dataframe
 from recorder.summary import overall, summarise
 
-DEFAULT_DATA = Path("../shared/data/personaact_raw")
+DEFAULT_DATA = PUBLIC_SAMPLE_DATA
 DEMO_PERSON = "P01"
 DEMO_RECOMMENDERS = ("random", "pop", "mf", "mf+mmr", "mf+fair")
 

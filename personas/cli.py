@@ -22,6 +22,7 @@ from personas.synthesis import synthesise
 from recorder.cli import ConfigOpt, SetOpt, fail
 from recorder.config import ConfigError, load_config
 from recorder.console import console
+from recorder.importers.personaact_raw import PUBLIC_SAMPLE_DATA
 from recorder.store import TraceFormatError
 
 interview_app = typer.Typer(help="Interview a person about their viewing (terminal or local web page).", no_args_is_help=True)
@@ -169,7 +170,7 @@ def web_command(traces: TracesArg = None, resume: ResumeOpt = False, out: OutOpt
 @interview_app.command("demo")
 def demo_command(
     traces: TracesArg = None,
-    data: Annotated[Path, typer.Option(help="Raw PersonaAct sessions to import when no TRACES are given.")] = Path("../shared/data/personaact_raw"),
+    data: Annotated[Path, typer.Option(help="Raw PersonaAct sessions to import when no TRACES are given.")] = PUBLIC_SAMPLE_DATA,
     hidden: Annotated[str | None, typer.Option(help="Hidden persona id (from personas/data/simulated_personas.yaml).")] = None,
     out: Annotated[Path, typer.Option(help="Where the demo writes traces and the interview.")] = Path("runs/interview-demo"),
     sections: Annotated[int, typer.Option(help="How many outline sections to ask (one question each).")] = 5,

@@ -8,7 +8,7 @@ from pathlib import Path
 from recorder.trace import Action, Category, Consent, Step, Trace, TraceHeader, VideoMeta
 
 REPO = Path(__file__).resolve().parents[1]
-PUBLIC_DATA = REPO.parent / "shared" / "data" / "personaact_raw"
+PUBLIC_DATA = REPO / "data" / "personaact_raw"  # shipped with the repository (MIT, see its SOURCE.md)
 T0 = datetime(2026, 3, 12, 3, 20, 44, tzinfo=UTC)
 
 

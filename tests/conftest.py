@@ -11,7 +11,7 @@ from tests.builders import PUBLIC_DATA
 
 @pytest.fixture
 def public_data() -> Path:
-    """The shared public PersonaAct sessions (CI clones with shared/ beside the repo)."""
+    """The public PersonaAct sample sessions shipped in data/personaact_raw."""
     if not PUBLIC_DATA.is_dir():
-        pytest.fail(f"public sample data missing at {PUBLIC_DATA}; the repo expects ../shared beside it")
+        pytest.fail(f"public sample data missing at {PUBLIC_DATA}; it is part of the repository (git checkout data/)")
     return PUBLIC_DATA

@@ -19,6 +19,10 @@ from recorder.trace import Action, Consent, Step, TraceHeader, TraceValidationEr
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = "personaact_raw"
+# The public sample sessions shipped in the repository (MIT, see data/personaact_raw/SOURCE.md): the default input
+# of the demo, `persona evaluate` and the tests. Relative when run from the repository root, so --help stays short.
+_SHIPPED = Path(__file__).resolve().parents[2] / "data" / "personaact_raw"
+PUBLIC_SAMPLE_DATA = Path("data/personaact_raw") if Path("data/personaact_raw").resolve() == _SHIPPED else _SHIPPED
 ACTION_TYPES = {"like": "like", "comment": "comment", "share": "share", "follow": "follow", "favorite": "favorite"}
 MEDIA_KEYS = ("xml_path", "video_path", "audio_path")
 
