@@ -12,10 +12,11 @@ from typing import Any, Literal
 import numpy as np
 
 from personas.models.json_mode import JSONExtractError, extract_json_object
+from recorder.categorise import GenreResolver
 from sandbox.catalogue import Catalogue, DraftError, ItemDraft
 from sandbox.config import SandboxConfig
 from sandbox.creators.base import CreatorView
-from sandbox.creators.llm import GenreResolver, fast_messages, fast_validator, retrieve_own_examples, rule_decision
+from sandbox.creators.llm import fast_messages, fast_validator, retrieve_own_examples, rule_decision
 from sandbox.creators.memory import CreatorMemory
 from sandbox.platform import Platform
 from sandbox.users import StatisticalUsers

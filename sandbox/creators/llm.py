@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 from collections.abc import Sequence
@@ -13,7 +12,8 @@ from typing import Any, Literal
 import numpy as np
 
 from personas.models.base import ChatModel, GenerationOptions, Message, system, user
-from recorder.taxonomy import Taxonomy, load_taxonomy, normalise
+from recorder.categorise import GenreResolver
+from recorder.taxonomy import Taxonomy, load_taxonomy
 from sandbox.catalogue import ItemDraft
 from sandbox.creators.base import CreationRecord, CreatorPolicy, CreatorProfile, CreatorView
 from sandbox.creators.baselines import template_draft
@@ -62,51 +62,6 @@ class LLMCreatorConfig:
             raise ValueError("llm creators: max_tokens_slow and max_tokens_fast must be >= 16")
         if not 0.0 < self.recency_decay <= 1.0:
             raise ValueError(f"llm creators: recency_decay must lie in (0, 1], got {self.recency_decay}")
-
-
-# ---------------------------------------------------------------- genres
-
-
-class GenreResolver:
-    """Maps what a model wrote as a genre onto a taxonomy path: exact, alias, then close spelling."""
-
-    def __init__(self, taxonomy: Taxonomy, cutoff: float = 0.8) -> None:
-        self.taxonomy = taxonomy
-        self.cutoff = cutoff
-        names: dict[str, tuple[str, ...]] = {}
-        for top in taxonomy.categories:
-            for alias in (top.name, *top.aliases):
-                names[normalise(alias)] = (top.name,)
-            for sub in top.subcategories:
-                for alias in (sub.name, *sub.aliases):
-                    names[normalise(alias)] = (top.name, sub.name)
-                names[normalise(f"{top.name}/{sub.name}")] = (top.name, sub.name)
-        self._names = names
-
-    def resolve(self, text: object) -> tuple[str, ...]:
-        """Canonical ('Top',) or ('Top', 'Sub'); ValueError naming the valid genres when nothing is close.
-
-        >>> r = GenreResolver(load_taxonomy())
-        >>> r.resolve("Knowledge/Science"), r.resolve("搞笑"), r.resolve("Knowlege / Sciense"), r.resolve("Music/Kazoo")
-        (('Knowledge', 'Science'), ('Entertainment', 'Comedy'), ('Knowledge', 'Science'), ('Music',))
-        """
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"genre must be a non-empty string like 'Knowledge/Science', got {text!r}")
-        try:
-            return self.taxonomy.resolve(text)
-        except KeyError:
-            pass
-        key = normalise(text).replace(" / ", "/").replace("> ", "/").replace(" >", "/").strip("/ ")
-        if key in self._names:
-            return self._names[key]
-        close = difflib.get_close_matches(key, list(self._names), n=1, cutoff=self.cutoff)
-        if close:
-            return self._names[close[0]]
-        top = self._names.get(key.split("/", 1)[0].strip())
-        if top is not None and "/" in key:
-            return top[:1]  # a known top-level genre with an invented subcategory: keep the top level
-        raise ValueError(f"genre {text!r} is not in the taxonomy; use one of: {', '.join(self.taxonomy.top_level)} "
-                         "(optionally 'Top/Subcategory')")
 
 
 # ---------------------------------------------------------------- decisions and retrieval

@@ -21,7 +21,8 @@ from sandbox.catalogue import ItemDraft
 from sandbox.creators.base import CreatorView
 
 if TYPE_CHECKING:
-    from sandbox.creators.llm import GenreResolver, LLMCreator, SlowDecision
+    from recorder.categorise import GenreResolver
+    from sandbox.creators.llm import LLMCreator, SlowDecision
 
 logger = logging.getLogger("sandbox.creators.llm")  # the policy's logger: fallback warnings stay in one place
 
