@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from personas.policy import SimplePersona
-from personas.statistical_policy import StatisticalPersonaModel, StatisticalPolicy, StatisticalPolicyConfig
+from personas.policy.statistical import StatisticalPersonaModel, StatisticalPolicy, StatisticalPolicyConfig
 from recorder.feed import Observation
 from recorder.trace import Step, Trace
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from personas.analysis import UNKNOWN_CATEGORY, BehaviourFeatures, EmpiricalDistribution
-from personas.policy import Decision, PersonaLike, Policy
+from personas.policy.base import Decision, PersonaLike, Policy
 from recorder.feed import Observation
 from recorder.trace import Category, Step
 

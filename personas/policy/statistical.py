@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from personas.analysis import UNKNOWN_CATEGORY, EmpiricalDistribution, NotEnoughDataError, top_category
-from personas.policy import Decision, DecisionError, PersonaLike
+from personas.policy.base import Decision, DecisionError, PersonaLike
 from recorder.feed import Observation
 from recorder.trace import Step, Trace
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 ENGAGEMENTS = ("like", "comment", "share")
 MIN_FIT_VIDEOS = 5
+POINTS = ("median", "smape")
+SUMMARY_LEVELS = tuple(i / 20 for i in range(21))  # the distribution enters the SMAPE point as 21 quantiles
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,14 @@ class StatisticalPolicyConfig:
     recent_k: int = 3  # how many of the session's latest watch times describe the current mood
     recent_weight: float = 0.5  # weight of the recent median against the distribution, blended in log(1 + s)
     smoothing: float = 2.0  # pseudo-views pulling a category's engagement rate toward the persona's overall rate
+    point: str = "smape"  # deterministic point: 'median', or 'smape' (the value minimising SMAPE on the blended sample)
+    preference_strength: float = 0.5  # how far a stated/learned category preference moves watch time and engagement
 
     def __post_init__(self) -> None:
+        if self.point not in POINTS:
+            raise ValueError(f"point must be one of {', '.join(POINTS)}, got {self.point!r}")
+        if not 0.0 <= self.preference_strength <= 2.0:
+            raise ValueError(f"preference_strength must lie in [0, 2], got {self.preference_strength}")
         if self.min_category_samples < 1:
             raise ValueError(f"min_category_samples must be >= 1, got {self.min_category_samples}")
         if self.recent_k < 1:
@@ -121,19 +130,99 @@ class StatisticalPersonaModel:
             raise ValueError(f"statistical policy model: malformed or missing field ({err}); refit it") from err
 
 
+@dataclass(frozen=True)
+class CategoryPreferences:
+    """Affinity in [-1, 1] per top-level category (1 = favourite, -1 = avoided) and where it came from."""
+
+    affinity: Mapping[str, float] = field(default_factory=dict)
+    source: str = "none"  # traces | card | none
+
+    def __post_init__(self) -> None:
+        for category, value in self.affinity.items():
+            if not -1.0 <= value <= 1.0:
+                raise ValueError(f"CategoryPreferences.affinity[{category!r}]: must lie in [-1, 1], got {value}")
+        if self.source not in ("traces", "card", "none"):
+            raise ValueError(f"CategoryPreferences.source: traces, card or none, got {self.source!r}")
+
+    def get(self, category: str) -> float:
+        """The affinity of `category` (0 when nothing is known)."""
+        return float(self.affinity.get(category, 0.0))
+
+    def favourites(self, n: int = 3) -> tuple[str, ...]:
+        """The n most favoured categories (positive affinity only), strongest first."""
+        ranked = sorted((c for c, a in self.affinity.items() if a > 0), key=lambda c: (-self.affinity[c], c))
+        return tuple(ranked[:n])
+
+    def reversed(self) -> CategoryPreferences:
+        """The reversed persona's preferences: favourites become avoided and the reverse."""
+        return CategoryPreferences({c: -a for c, a in self.affinity.items()}, self.source)
+
+    @classmethod
+    def from_model(cls, model: StatisticalPersonaModel, min_samples: int = 10) -> CategoryPreferences:
+        """Learned from categorised traces: log ratio of a category's median watch to the persona's, plus like lift."""
+        known = {c: v for c, v in model.category_durations.items() if c != UNKNOWN_CATEGORY and len(v) >= min_samples}
+        if not known:
+            return cls()
+        overall = float(np.median(model.durations))
+        like_all = model.rate("like", "", 1.0)
+        affinity = {c: math.tanh(math.log1p(float(np.median(v))) - math.log1p(overall)
+                                 + math.log(model.rate("like", c, 2.0) / like_all)) for c, v in known.items()}
+        return cls({c: round(a, 6) for c, a in affinity.items()}, "traces")
+
+    @classmethod
+    def from_card(cls, persona: Any, taxonomy: Any = None) -> CategoryPreferences:
+        """Stated preferences: categories the persona card names (narrative, evidence); negated sentences count -1."""
+        from recorder.taxonomy import load_taxonomy
+
+        texts = [str(getattr(persona, "narrative", "") or "")]
+        for trait in (getattr(persona, "traits", None) or {}).values():
+            texts += [trait.rationale, *(e.text for e in trait.evidence)]
+        taxonomy = taxonomy or load_taxonomy()
+        score: dict[str, float] = defaultdict(float)
+        for sentence in (s for t in texts for s in re.split(r"[.!?;\n。！？；]+", t or "") if s.strip()):
+            match = taxonomy.match(sentence)
+            if match is not None:
+                score[match.path[0]] += -1.0 if NEGATION.search(sentence.lower()) else 1.0
+        if not score:
+            return cls()
+        scale = max(abs(v) for v in score.values())
+        return cls({c: v / scale for c, v in score.items() if v}, "card")
+
+
+NEGATION = re.compile(r"\b(not|never|don't|dont|do not|hate|dislike|avoid|boring|skip|no longer)\b|不|没|讨厌|无聊|划走")
+
+
+def preferences_for(persona: Any, model: StatisticalPersonaModel, min_samples: int = 10) -> CategoryPreferences:
+    """Category preferences from the persona's categorised traces, else from its card, else none."""
+    learned = CategoryPreferences.from_model(model, min_samples)
+    if learned.affinity:
+        return learned
+    return CategoryPreferences.from_card(persona) if hasattr(persona, "narrative") else CategoryPreferences()
+
+
 @dataclass
 class StatisticalPolicy:
-    """Policy: watch time from the persona's (category-conditioned) distribution blended with the session's mood."""
+    """Policy: watch time from the persona's (category-conditioned) distribution blended with the session's mood.
+
+    Category preferences (learned from categorised traces, or stated on the persona card) move watch time and
+    engagement for categories the persona has too few own views of; the reversed persona negates them.
+    """
 
     model: StatisticalPersonaModel
     config: StatisticalPolicyConfig = field(default_factory=StatisticalPolicyConfig)
+    preferences: CategoryPreferences = field(default_factory=CategoryPreferences)
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.config.seed)
+        self._spread = _log_spread(self.model.durations)
 
     def reseed(self, seed: int) -> None:
         """Restart the random stream (stochastic mode) from `seed`."""
         self._rng = np.random.default_rng(seed)
+
+    def reversed(self) -> StatisticalPolicy:
+        """The same policy with reversed category preferences (see also policy.reversal.ReversedPolicy)."""
+        return StatisticalPolicy(self.model, self.config, self.preferences.reversed())
 
     def act(self, persona: PersonaLike, observation: Observation, history: Sequence[Step]) -> Decision:
         """Decide watch time and engagement for `observation` given this session's earlier steps."""
@@ -142,26 +231,40 @@ class StatisticalPolicy:
             raise DecisionError(f"persona {persona.persona_id!r}: this policy was fitted on persona "
                                 f"{self.model.persona_id!r}; fit one on that persona's traces")
         category = observation.category.top if observation.category else UNKNOWN_CATEGORY
-        watch = self.predict_watch(category, [s.watch_s for s in history])
+        watch = self.predict_watch(category, [s.watch_s for s in history if s.watch_s > 0])
         flags = {name: self._engage(name, category) for name in ENGAGEMENTS}
         text = self._comment_text() if flags["comment"] else None
-        return Decision(watch, flags["like"], flags["comment"], flags["share"], text,
-                        time.perf_counter() - started)
+        return Decision(watch, like=flags["like"], comment=flags["comment"],
+                        share=flags["share"], comment_text=text, latency_s=time.perf_counter() - started)
+
+    def stated_affinity(self, category: str) -> float:
+        """The preference that applies to `category`: only where the persona has too few own views of it."""
+        own = len(self.model.category_durations.get(category, ()))
+        return 0.0 if own >= self.config.min_category_samples else self.preferences.get(category)
 
     def predict_watch(self, category: str, recent: Sequence[float]) -> float:
-        """Median (deterministic) or a draw (stochastic) of the category distribution, blended with recent views."""
+        """Point (deterministic) or draw (stochastic) of the category distribution, blended with recent views."""
         cfg = self.config
         dist = self.model.distribution(category, cfg.min_category_samples)
-        base = dist.median if cfg.deterministic else dist.quantile(float(self._rng.uniform()))
-        if not recent or cfg.recent_weight == 0:
-            return base
-        mood = float(np.median(recent[-cfg.recent_k:]))
+        shift = cfg.preference_strength * self.stated_affinity(category) * self._spread  # log-seconds
+        window = list(recent[-cfg.recent_k:]) if cfg.recent_weight > 0 else []
+        if cfg.deterministic and cfg.point == "smape":
+            base = [math.expm1(math.log1p(dist.quantile(q)) + shift) for q in SUMMARY_LEVELS]
+            return smape_point(base, window, cfg.recent_weight if window else 0.0)
+        level = 0.5 if cfg.deterministic else float(self._rng.uniform())
+        base_s = math.expm1(math.log1p(dist.quantile(level)) + shift)
+        if not window:
+            return base_s
+        mood = float(np.median(window))
         # Durations are heavy-tailed: blend on a log scale so one 2-minute view does not swamp the mood.
-        blended = (1 - cfg.recent_weight) * math.log1p(base) + cfg.recent_weight * math.log1p(mood)
+        blended = (1 - cfg.recent_weight) * math.log1p(base_s) + cfg.recent_weight * math.log1p(mood)
         return max(0.0, math.expm1(blended))
 
     def _engage(self, name: str, category: str) -> bool:
         p = self.model.rate(name, category, self.config.smoothing)
+        lift = 2.0 * self.config.preference_strength * self.stated_affinity(category)
+        if lift:
+            p = 1.0 / (1.0 + math.exp(-(math.log(p / (1 - p)) + lift)))
         return p >= 0.5 if self.config.deterministic else bool(self._rng.uniform() < p)
 
     def _comment_text(self) -> str | None:
@@ -169,7 +272,32 @@ class StatisticalPolicy:
         return texts[int(self._rng.integers(len(texts)))] if texts else None
 
 
+def smape_point(base: Sequence[float], recent: Sequence[float], recent_weight: float) -> float:
+    """The value among the samples minimising weighted SMAPE: `base` shares 1 - w, `recent` shares w.
+
+    SMAPE punishes under-prediction more than over-prediction, so its optimum sits above the median of a skewed
+    sample; predicting it is what a SMAPE-scored forecaster should do.
+
+    >>> smape_point([1.0, 2.0, 100.0], [], 0.0)
+    2.0
+    """
+    values = np.asarray(list(base) + list(recent), dtype=float)
+    weights = np.concatenate([np.full(len(base), (1 - recent_weight) / max(len(base), 1)),
+                              np.full(len(recent), recent_weight / max(len(recent), 1))])
+    scale = values[:, None] + values[None, :]
+    loss = np.divide(np.abs(values[:, None] - values[None, :]), scale, out=np.zeros_like(scale), where=scale > 0)
+    return float(values[int(np.argmin(loss @ weights))])
+
+
+def _log_spread(durations: Sequence[float]) -> float:
+    """Half the inter-quartile range of log(1 + seconds): one 'step' of preference moves watch time this far."""
+    q25, q75 = np.quantile(np.log1p(np.asarray(durations, dtype=float)), [0.25, 0.75])
+    return float(max(q75 - q25, 0.1) / 2)
+
+
 def fit_statistical_policy(traces: Sequence[Trace], config: StatisticalPolicyConfig | None = None,
-                           persona_id: str | None = None) -> StatisticalPolicy:
-    """Fit the statistical policy on one persona's traces."""
-    return StatisticalPolicy(StatisticalPersonaModel.fit(traces, persona_id), config or StatisticalPolicyConfig())
+                           persona_id: str | None = None, persona: Any = None) -> StatisticalPolicy:
+    """Fit the statistical policy on one persona's traces (preferences from categories, else the card)."""
+    config = config or StatisticalPolicyConfig()
+    model = StatisticalPersonaModel.fit(traces, persona_id)
+    return StatisticalPolicy(model, config, preferences_for(persona, model, config.min_category_samples))

@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 
 from personas.analysis import analyse
 from personas.policy import SimplePersona
-from personas.reversal import EngagementInversion, QuantileReversal, ReversedPolicy, preference_ranking
-from personas.statistical_policy import StatisticalPolicyConfig, fit_statistical_policy
+from personas.policy.reversal import EngagementInversion, QuantileReversal, ReversedPolicy, preference_ranking
+from personas.policy.statistical import StatisticalPolicyConfig, fit_statistical_policy
 from recorder.feed import Observation
 from recorder.trace import Category
 from tests.builders import T0
-from tests.personas.test_policy import persona_trace
+from tests.personas.policy.test_statistical import persona_trace
 
 durations = st.integers(min_value=0, max_value=600_000).map(lambda ms: ms / 1000)  # recordings keep milliseconds
 samples = st.lists(durations, min_size=2, max_size=60)
@@ -66,7 +66,7 @@ def test_engagement_moves_to_least_preferred_categories():
 
 def test_reversed_policy_wraps_any_policy():
     trace = persona_trace()
-    inner = fit_statistical_policy([trace], StatisticalPolicyConfig(recent_weight=0.0))
+    inner = fit_statistical_policy([trace], StatisticalPolicyConfig(recent_weight=0.0, point="median"))
     reversed_policy = ReversedPolicy.from_features(inner, analyse([trace]))
     persona = SimplePersona("P01")
     food = Observation(0, T0, category=Category(("Food",)))

@@ -10,7 +10,7 @@ import pytest
 
 from personas.analysis import NotEnoughDataError
 from personas.policy import Decision, DecisionError, PersonaLike, Policy, SimplePersona, observation_step
-from personas.statistical_policy import (
+from personas.policy.statistical import (
     StatisticalPersonaModel,
     StatisticalPolicy,
     StatisticalPolicyConfig,
@@ -43,7 +43,7 @@ def persona_trace() -> Trace:
 
 @pytest.fixture
 def policy() -> StatisticalPolicy:
-    return fit_statistical_policy([persona_trace()], StatisticalPolicyConfig(recent_weight=0.0))
+    return fit_statistical_policy([persona_trace()], StatisticalPolicyConfig(recent_weight=0.0, point="median"))
 
 
 def test_decision_validates_and_round_trips():
@@ -80,10 +80,10 @@ def test_watch_conditioned_on_category_with_backoff(policy):
 
 
 def test_recent_watch_times_pull_the_prediction():
-    policy = fit_statistical_policy([persona_trace()], StatisticalPolicyConfig(recent_k=2, recent_weight=1.0))
+    policy = fit_statistical_policy([persona_trace()], StatisticalPolicyConfig(recent_k=2, recent_weight=1.0, point="median"))
     history = [make_step(0, 100.0), make_step(1, 2.0), make_step(2, 4.0)]
     assert policy.act(PERSONA, _obs("Food"), history).watch_s == pytest.approx(3.0)  # median of the last 2
-    half = StatisticalPolicy(policy.model, StatisticalPolicyConfig(recent_k=2, recent_weight=0.5))
+    half = StatisticalPolicy(policy.model, StatisticalPolicyConfig(recent_k=2, recent_weight=0.5, point="median"))
     expected = np.expm1(0.5 * np.log1p(39.5) + 0.5 * np.log1p(3.0))
     assert half.act(PERSONA, _obs("Food"), history).watch_s == pytest.approx(expected)
 
