@@ -1,0 +1,1 @@
+"""Capture a person browsing: touches, hierarchy, screen and audio into a Trace."""
