@@ -9,7 +9,55 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from recorder.errors import PersonaActError
+
 log = logging.getLogger(__name__)
+_TAIL_CHUNK = 64 * 1024
+
+
+def _default_mode() -> int:
+    """Permissions a plain open() would give a new file (0666 less the umask), not mkstemp's 0600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+class JSONTextError(ValueError, PersonaActError):
+    """Bytes that are not strict UTF-8 JSON; the message says why (encoding, syntax, NaN, nesting)."""
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 text (a UTF-8 BOM is dropped); UTF-16/32 and other encodings are refused with a hint."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise JSONTextError("is UTF-16 (or UTF-32) encoded; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise JSONTextError(f"is not UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r}); save it as UTF-8") from err
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JSONTextError(f"{name} is not valid JSON; write null or a number")
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """json.loads that refuses NaN/Infinity and turns too-deep nesting into an error instead of a crash."""
+    if isinstance(text, bytes):
+        text = decode_text(text)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as err:
+        raise JSONTextError(f"not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from err
+    except RecursionError as err:
+        raise JSONTextError("JSON nested too deeply") from err
+
+
+def dumps_strict(data: Any, indent: int | None = None) -> str:
+    """json.dumps that refuses NaN/infinity (they are not JSON and other readers choke on them)."""
+    try:
+        return json.dumps(data, ensure_ascii=False, indent=indent, allow_nan=False)
+    except RecursionError as err:
+        raise ValueError("value nested too deeply to write as JSON") from err
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -21,6 +69,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        # keep the mode of the file being replaced, else what open() would have given (mkstemp makes 0600)
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _default_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -34,19 +84,40 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def set_aside_torn_tail(path: Path, torn_path: Path) -> None:
-    """Move a last line without its newline (a crash mid-write) to `torn_path`, keeping it, and cut it off `path`."""
+    """Move a last line without its newline (a crash mid-write) to `torn_path`, keeping it, and cut it off `path`.
+
+    Reads only the tail of the file (backwards, in chunks), so a resume never loads a whole trace into memory.
+    """
     if not path.exists():
         return
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return
-    cut = data.rfind(b"\n") + 1
-    with torn_path.open("ab") as torn:
-        torn.write(data[cut:] + b"\n")
-        torn.flush()
-        os.fsync(torn.fileno())
     with path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        cut, tail = _last_line_start(handle, size)
+        with torn_path.open("ab") as torn:
+            torn.write(tail + b"\n")
+            torn.flush()
+            os.fsync(torn.fileno())
         handle.truncate(cut)
         handle.flush()
         os.fsync(handle.fileno())
     log.warning("%s: moved a half-written last line to %s", path, torn_path.name)
+
+
+def _last_line_start(handle: Any, size: int) -> tuple[int, bytes]:
+    """Offset just after the last newline of a binary file, and the bytes from there to the end."""
+    tail = b""
+    position = size
+    while position > 0:
+        start = max(0, position - _TAIL_CHUNK)
+        handle.seek(start)
+        tail = handle.read(position - start) + tail
+        position = start
+        newline = tail.rfind(b"\n")
+        if newline >= 0:
+            return position + newline + 1, tail[newline + 1:]
+    return 0, tail

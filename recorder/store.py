@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
+import copy
+import logging
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from recorder.errors import PersonaActError
-from recorder.files import set_aside_torn_tail, write_json_atomic
+from recorder.files import JSONTextError, atomic_write_bytes, dumps_strict, loads_strict, set_aside_torn_tail
 from recorder.trace import (
     SCHEMA_VERSION,
     Step,
@@ -19,8 +21,11 @@ from recorder.trace import (
     TraceHeader,
     TraceValidationError,
     check_relative_path,
+    check_schema_version,
     migrate,
 )
+
+log = logging.getLogger(__name__)
 
 HEADER_FILE = "trace.json"
 STEPS_FILE = "steps.jsonl"
@@ -49,17 +54,26 @@ def is_trace_folder(path: Path) -> bool:
     return (path / HEADER_FILE).is_file()
 
 
-def find_trace_folders(paths: list[Path]) -> list[Path]:
-    """Expand each path into trace folders: a trace folder itself, or every trace folder beneath it."""
+def find_trace_folders(paths: Sequence[Path]) -> list[Path]:
+    """Expand each path into trace folders: a trace folder itself, or every trace folder beneath it.
+
+    Hidden folders (a name starting with '.') are skipped: they are an importer's or writer's staging
+    folders, left behind by a crash, not traces. A folder listed twice is returned once.
+    """
     found: list[Path] = []
     for path in paths:
+        path = Path(path)
         if is_trace_folder(path):
             found.append(path)
         elif path.is_dir():
-            found.extend(sorted(p.parent for p in path.rglob(HEADER_FILE)))
+            found.extend(sorted(p.parent for p in path.rglob(HEADER_FILE)
+                                if not any(part.startswith(".") for part in p.parent.relative_to(path).parts)))
         else:
             raise TraceFormatError(f"{path}: not a trace folder (no {HEADER_FILE}) nor a directory of them")
-    return found
+    unique: dict[Path, Path] = {}
+    for folder in found:
+        unique.setdefault(folder.resolve(), folder)
+    return list(unique.values())
 
 
 class TraceReader:
@@ -75,61 +89,73 @@ class TraceReader:
         if not path.is_file():
             raise TraceFormatError(f"{path}: missing; is {self.folder} a trace folder?")
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise TraceFormatError(f"{path}: not valid JSON ({err})") from err
+            raw = loads_strict(path.read_bytes())
+        except JSONTextError as err:
+            raise TraceFormatError(f"{path}: {err}") from err
+        except OSError as err:
+            raise TraceFormatError(f"{path}: cannot read ({err.strerror})") from err
         if not isinstance(raw, dict):
             raise TraceFormatError(f"{path}: must hold a JSON object")
-        self.source_version = int(raw.get("schema_version", SCHEMA_VERSION))
         try:
+            self.source_version = check_schema_version(raw.get("schema_version", SCHEMA_VERSION))
             return TraceHeader.from_dict(migrate(raw, "header", self.source_version))
         except TraceValidationError as err:
             raise TraceFormatError(f"{path}: {err}") from err
 
-    def steps(self, strict: bool = False) -> Iterator[Step]:
-        """Yield valid steps in order; malformed lines go to `self.problems` (or raise when strict)."""
+    def steps(self, strict: bool = False, all_problems: bool = False) -> Iterator[Step]:
+        """Yield valid steps in order, streaming the file; problems go to `self.problems` (strict: raise).
+
+        A line that repeats an index already read (a duplicate) is left out, so nothing is counted twice;
+        a line that skips ahead is kept (`load` renumbers) and reported. `all_problems` lists every bad
+        field of a line instead of the first (slower, for `validate`).
+        """
         self.problems = []
         path = self.folder / STEPS_FILE
         if not path.exists():
             return
-        with path.open("r", encoding="utf-8") as handle:
+        expected = 0
+        with path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                step = self._parse_line(number, line)
-                if step is not None:
-                    yield step
-                elif strict:
+                step = self._parse_line(number, line, all_problems)
+                if step is not None and step.index < expected:
+                    self.problems.append(LineProblem(number, f"repeats step index {step.index} (already read); left out"))
+                    step = None
+                elif step is not None and step.index > expected:
+                    self.problems.append(LineProblem(number, f"step index {step.index} out of order: "
+                                                                     f"skips ahead (expected {expected})"))
+                if strict and self.problems:
                     raise TraceFormatError(f"{self.folder}: {self.problems[-1]}")
+                if step is not None:
+                    expected = step.index + 1
+                    yield step
 
-    def _parse_line(self, number: int, line: str) -> Step | None:
-        if not line.endswith("\n"):
+    def _parse_line(self, number: int, line: bytes, all_problems: bool = False) -> Step | None:
+        if not line.endswith(b"\n"):
             self.problems.append(LineProblem(number, "incomplete last line (written during a crash?)"))
             return None
         try:
-            raw = json.loads(line)
+            raw = loads_strict(line)
             if not isinstance(raw, dict):
                 raise TraceValidationError("line", "must be a JSON object")
             return Step.from_dict(migrate(raw, "step", self.source_version))
-        except json.JSONDecodeError as err:
-            self.problems.append(LineProblem(number, f"not valid JSON ({err.msg} at column {err.colno})"))
-        except TraceValidationError as err:
+        except JSONTextError as err:
             self.problems.append(LineProblem(number, str(err)))
+        except TraceValidationError as err:
+            messages = step_problems(raw, self.source_version) if all_problems and isinstance(raw, dict) else []
+            self.problems.extend(LineProblem(number, m) for m in (messages or [str(err)]))
         return None
 
     def load(self, strict: bool = False) -> Trace:
-        """Read the whole trace into memory (indices renumbered only if strict is off and lines were dropped)."""
+        """Read the whole trace into memory; strict raises on any bad line, else bad lines are left out."""
         steps = list(self.steps(strict=strict))
         return Trace(self.header, tuple(_renumbered(steps)))
 
     def validate(self) -> list[str]:
-        """Every problem in the folder: bad lines, index gaps, referenced files that are missing."""
+        """Every problem in the folder: every bad field of every line, repeated or skipped indices, missing files."""
         messages: list[str] = []
-        expected = 0
-        for step in self.steps():
-            if step.index != expected:
-                messages.append(f"step {step.index}: index out of order (expected {expected})")
-            expected = step.index + 1
+        for step in self.steps(all_problems=True):
             for rel in (*step.frames, *([step.audio] if step.audio else [])):
                 if not (self.folder / rel).is_file():
                     messages.append(f"step {step.index}: referenced file {rel} is missing")
@@ -175,12 +201,123 @@ def read_trace(folder: str | Path, strict: bool = False) -> Trace:
     return TraceReader(folder).load(strict=strict)
 
 
-def traces_to_dataframe(folders: list[Path]) -> Any:
-    """All steps of several trace folders in one DataFrame."""
+def read_traces(folders: Sequence[Path], notes: list[str] | None = None) -> tuple[list[Trace], list[Path]]:
+    """Load many trace folders, saying in `notes` (else the log) what was left out and why.
+
+    Unreadable folders, empty traces and a second folder with a trace_id already read are skipped
+    (never pooled or double-counted); malformed lines are left out and counted per folder.
+    """
+    traces: list[Trace] = []
+    kept: list[Path] = []
+    for reader, folder in _readers(folders, notes):
+        trace = reader.load()
+        _note_problems(reader, folder, notes)
+        if not trace.steps:
+            _note(notes, f"{folder}: no steps; trace left out")
+            continue
+        traces.append(trace)
+        kept.append(folder)
+    return traces, kept
+
+
+def traces_to_dataframe(folders: Sequence[Path], notes: list[str] | None = None) -> Any:
+    """All steps of several trace folders in one DataFrame; what was skipped goes to `notes` (see read_traces)."""
     import pandas as pd
 
-    frames = [TraceReader(folder).to_dataframe() for folder in folders]
+    frames = []
+    for reader, folder in _readers(folders, notes):
+        frame = reader.to_dataframe()
+        _note_problems(reader, folder, notes)
+        if frame.empty:
+            _note(notes, f"{folder}: no steps")
+            continue
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=STEP_COLUMNS)
+
+
+def _readers(folders: Sequence[Path], notes: list[str] | None) -> Iterator[tuple[TraceReader, Path]]:
+    """A reader per readable folder; unreadable folders and repeated trace ids are noted and skipped."""
+    first_folder: dict[str, Path] = {}
+    for folder in folders:
+        try:
+            reader = TraceReader(folder)
+        except TraceFormatError as err:
+            _note(notes, f"skipped: {err}")
+            continue
+        trace_id = reader.header.trace_id
+        if trace_id in first_folder:
+            _note(notes, f"{folder}: trace_id {trace_id!r} already read from {first_folder[trace_id]}; skipped, not pooled")
+            continue
+        first_folder[trace_id] = folder
+        yield reader, folder
+
+
+def _note_problems(reader: TraceReader, folder: Path, notes: list[str] | None) -> None:
+    if reader.problems:
+        _note(notes, f"{folder}: {len(reader.problems)} malformed line(s) left out (first: {reader.problems[0]}); "
+                     f"run `personaact trace validate` for all")
+
+
+def _note(notes: list[str] | None, message: str) -> None:
+    if notes is None:
+        log.warning("%s", message)
+    else:
+        notes.append(message)
+
+
+_PLACEHOLDERS: dict[str, Any] = {"index": 0, "appeared_at": "2000-01-01T00:00:00+00:00", "watch_s": 0.0,
+                                 "actions": {"name": "like"}, "frames": "frames/placeholder.jpg", "path": "x",
+                                 "hashtags": "x"}
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def step_problems(raw: dict[str, Any], source_version: int, limit: int = 50) -> list[str]:
+    """Every field error of one steps.jsonl record (not only the first): report, neutralise the field, re-check."""
+    try:
+        record = copy.deepcopy(raw)
+    except RecursionError:
+        return []
+    problems: list[str] = []
+    while len(problems) < limit:
+        try:
+            Step.from_dict(migrate(record, "step", source_version))
+            break
+        except TraceValidationError as err:
+            if str(err) in problems:
+                break
+            problems.append(str(err))
+            if not _neutralise(record, err.field):
+                break
+    return problems
+
+
+def _neutralise(record: dict[str, Any], dotted: str) -> bool:
+    """Remove an optional field, or put a valid placeholder in a required one or a list item; False if impossible."""
+    tokens = [(m.group(1), m.group(2)) for m in _TOKEN.finditer(dotted)]
+    parent: Any = record
+    for name, position in tokens[:-1]:
+        try:
+            parent = parent[name] if name is not None else parent[int(position)]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if not tokens:
+        return False
+    name, position = tokens[-1]
+    if position is not None:  # a list item: replace it so later positions keep their numbers
+        list_name = tokens[-2][0] if len(tokens) > 1 else None
+        if not isinstance(parent, list) or list_name not in _PLACEHOLDERS or int(position) >= len(parent):
+            return False
+        parent[int(position)] = copy.deepcopy(_PLACEHOLDERS[list_name])
+        return True
+    if not isinstance(parent, dict) or name not in parent and name not in _PLACEHOLDERS:
+        return False
+    if parent is record and name in ("index", "appeared_at", "watch_s"):
+        parent[name] = _PLACEHOLDERS[name]
+    elif name in parent:
+        del parent[name]
+    else:
+        return False
+    return True
 
 
 def _renumbered(steps: list[Step]) -> Iterator[Step]:
@@ -207,7 +344,7 @@ class TraceWriter:
             return cls.resume(folder)
         for sub in (FRAMES_DIR, AUDIO_DIR):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / HEADER_FILE, header.to_dict())
+        _write_header(folder, header)
         return cls(folder, header, next_index=0)
 
     @classmethod
@@ -216,16 +353,22 @@ class TraceWriter:
         folder = Path(folder)
         reader = TraceReader(folder)
         set_aside_torn_tail(folder / STEPS_FILE, folder / TORN_FILE)
-        count = sum(1 for _ in reader.steps())
+        last = -1
+        for step in reader.steps():  # streamed: a resume never holds the whole steps file in memory
+            last = step.index
         if reader.problems:
             raise TraceFormatError(f"{folder}: cannot resume: {reader.problems[0]}; fix or remove that line first")
-        return cls(folder, reader.header, next_index=count)
+        return cls(folder, reader.header, next_index=last + 1)
 
     def append(self, step: Step) -> None:
         """Write one step as a JSON line and force it to disk."""
         if step.index != self.next_index:
             raise TraceValidationError("index", f"next step must have index {self.next_index}, got {step.index}")
-        self._handle.write(json.dumps(step.to_dict(), ensure_ascii=False) + "\n")
+        try:
+            line = dumps_strict(step.to_dict())
+        except ValueError as err:
+            raise TraceValidationError("extra", f"step {step.index} is not plain JSON: {err}") from err
+        self._handle.write(line + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self.next_index += 1
@@ -247,7 +390,7 @@ class TraceWriter:
     def update_header(self, **changes: Any) -> TraceHeader:
         """Replace header fields (e.g. ended_at) with an atomic rewrite of trace.json."""
         self.header = self.header.with_changes(**changes)
-        write_json_atomic(self.folder / HEADER_FILE, self.header.to_dict())
+        _write_header(self.folder, self.header)
         return self.header
 
     def close(self) -> None:
@@ -260,6 +403,10 @@ class TraceWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _write_header(folder: Path, header: TraceHeader) -> None:
+    atomic_write_bytes(folder / HEADER_FILE, (dumps_strict(header.to_dict(), indent=2) + "\n").encode("utf-8"))
 
 
 def write_trace(folder: str | Path, trace: Trace) -> Path:

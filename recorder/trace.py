@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -15,6 +16,7 @@ SCHEMA_VERSION = 1
 ACTION_NAMES = ("like", "comment", "share", "follow", "favorite", "not_interested")
 RECORDERS = ("human", "agent", "sandbox")
 CATEGORY_SOURCES = ("platform", "model", "keyword", "human")
+MAX_WATCH_S = 86_400.0  # one video watched for over a day is a recording error, not a viewer (and overflows times)
 
 
 class TraceValidationError(ValueError, PersonaActError):
@@ -52,6 +54,39 @@ def _check_non_negative(value: float | int | None, field_name: str) -> None:
         raise TraceValidationError(field_name, f"must be a finite number >= 0, got {value!r}")
 
 
+def _check_count(value: Any, field_name: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise TraceValidationError(field_name, f"must be a whole number >= 0, got {value!r}")
+
+
+def _check_text(value: Any, field_name: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TraceValidationError(field_name, f"must be a string, got {value!r}")
+
+
+def _check_list(value: Any, field_name: str, item: type = str) -> tuple[Any, ...]:
+    """A JSON list (or tuple) whose items are all `item`; a bare string is refused, not read letter by letter."""
+    if not isinstance(value, (list, tuple)):
+        raise TraceValidationError(field_name, f"must be a list, got {value!r}")
+    for i, element in enumerate(value):
+        if not isinstance(element, item) or isinstance(element, bool):
+            raise TraceValidationError(f"{field_name}[{i}]", f"must be a {item.__name__}, got {element!r}")
+    return tuple(value)
+
+
+def check_json_object(value: Any, field_name: str) -> dict[str, Any]:
+    """A mapping that serialises as strict JSON (string keys, no NaN or infinity, no odd types)."""
+    if not isinstance(value, Mapping):
+        raise TraceValidationError(field_name, f"must be an object, got {value!r}")
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as err:
+        raise TraceValidationError(field_name, f"must hold plain JSON values (no NaN, infinity or objects): {err}") from err
+    if not all(isinstance(key, str) for key in value):
+        raise TraceValidationError(field_name, "keys must be strings")
+    return dict(value)
+
+
 def _check_aware(value: datetime, field_name: str) -> None:
     if not isinstance(value, datetime):
         raise TraceValidationError(field_name, f"must be a datetime, got {value!r}")
@@ -75,12 +110,11 @@ class Action:
     at_s: float | None = None  # seconds after the video appeared, when known
 
     def __post_init__(self) -> None:
-        if self.name not in ACTION_NAMES:
+        if not isinstance(self.name, str) or self.name not in ACTION_NAMES:
             raise TraceValidationError("name", f"unknown action {self.name!r}; known: {', '.join(ACTION_NAMES)}")
+        _check_text(self.text, "text")
         if self.text is not None and self.name != "comment":
             raise TraceValidationError("text", f"only a comment carries text, not a {self.name}")
-        if self.text is not None and not isinstance(self.text, str):
-            raise TraceValidationError("text", f"must be a string, got {self.text!r}")
         _check_non_negative(self.at_s, "at_s")
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,11 +136,12 @@ class Category:
     confidence: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", tuple(self.path))
-        if not self.path or not all(isinstance(p, str) and p.strip() for p in self.path):
+        object.__setattr__(self, "path", _check_list(self.path, "path"))
+        if not self.path or not all(p.strip() for p in self.path):
             raise TraceValidationError("path", f"must be a non-empty list of names, got {list(self.path)!r}")
-        if self.source not in CATEGORY_SOURCES:
+        if not isinstance(self.source, str) or self.source not in CATEGORY_SOURCES:
             raise TraceValidationError("source", f"unknown source {self.source!r}; known: {', '.join(CATEGORY_SOURCES)}")
+        _check_non_negative(self.confidence, "confidence")
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:
             raise TraceValidationError("confidence", f"must lie in [0, 1], got {self.confidence!r}")
 
@@ -142,9 +177,12 @@ class VideoMeta:
     is_live: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hashtags", tuple(self.hashtags))
-        for name in ("like_count", "comment_count", "share_count", "favorite_count", "duration_s"):
-            _check_non_negative(getattr(self, name), name)
+        object.__setattr__(self, "hashtags", _check_list(self.hashtags, "hashtags"))
+        for name in ("video_id", "author", "caption"):
+            _check_text(getattr(self, name), name)
+        for name in ("like_count", "comment_count", "share_count", "favorite_count"):
+            _check_count(getattr(self, name), name)
+        _check_non_negative(self.duration_s, "duration_s")
         for name in ("is_ad", "is_live"):
             if not isinstance(getattr(self, name), bool):
                 raise TraceValidationError(name, f"must be true or false, got {getattr(self, name)!r}")
@@ -179,12 +217,20 @@ class Step:
     extra: Mapping[str, Any] = field(default_factory=dict)  # provenance, e.g. the source file of an import
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "actions", tuple(self.actions))
-        object.__setattr__(self, "frames", tuple(self.frames))
+        object.__setattr__(self, "actions", _check_list(self.actions, "actions", Action))
+        object.__setattr__(self, "frames", _check_list(self.frames, "frames"))
         if isinstance(self.index, bool) or not isinstance(self.index, int) or self.index < 0:
             raise TraceValidationError("index", f"must be an integer >= 0, got {self.index!r}")
         _check_aware(self.appeared_at, "appeared_at")
         _check_non_negative(self.watch_s, "watch_s")
+        if self.watch_s > MAX_WATCH_S:
+            raise TraceValidationError("watch_s", f"{self.watch_s!r} s is over a day ({MAX_WATCH_S:.0f} s); a recording error?")
+        if not isinstance(self.meta, VideoMeta):
+            raise TraceValidationError("meta", f"must be a VideoMeta, got {self.meta!r}")
+        if self.category is not None and not isinstance(self.category, Category):
+            raise TraceValidationError("category", f"must be a Category, got {self.category!r}")
+        _check_text(self.transcript, "transcript")
+        object.__setattr__(self, "extra", check_json_object(self.extra, "extra"))
         for i, frame in enumerate(self.frames):
             check_relative_path(frame, f"frames[{i}]")
         if self.audio is not None:
@@ -214,7 +260,10 @@ class Step:
         """Inverse of `to_dict`; errors name the offending field."""
         data = dict(data)
         data["appeared_at"] = _parse_time(data.get("appeared_at"), "appeared_at")
-        data["actions"] = [_nested(Action, a, f"actions[{i}]") for i, a in enumerate(data.get("actions") or [])]
+        actions = data.get("actions")
+        if actions is not None and not isinstance(actions, list):
+            raise TraceValidationError("actions", f"must be a list of action objects, got {actions!r}")
+        data["actions"] = [_nested(Action, a, f"actions[{i}]") for i, a in enumerate(actions or [])]
         data["meta"] = _nested(VideoMeta, data.get("meta") or {}, "meta")
         if data.get("category") is not None:
             data["category"] = _nested(Category, data["category"], "category")
@@ -233,6 +282,7 @@ class Consent:
         for name in ("consented", "anonymised"):
             if not isinstance(getattr(self, name), bool):
                 raise TraceValidationError(name, f"must be true or false, got {getattr(self, name)!r}")
+        _check_text(self.notes, "notes")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Consent:
@@ -260,14 +310,19 @@ class TraceHeader:
     def __post_init__(self) -> None:
         if not isinstance(self.trace_id, str) or not self.trace_id.strip():
             raise TraceValidationError("trace_id", "must be a non-empty string")
-        if self.recorded_by not in RECORDERS:
+        if not isinstance(self.recorded_by, str) or self.recorded_by not in RECORDERS:
             raise TraceValidationError("recorded_by", f"unknown recorder {self.recorded_by!r}; known: {', '.join(RECORDERS)}")
         if not isinstance(self.platform, str) or not self.platform.strip():
             raise TraceValidationError("platform", "must name the app, e.g. douyin")
         _check_aware(self.started_at, "started_at")
         if self.ended_at is not None:
             _check_aware(self.ended_at, "ended_at")
-        if self.schema_version != SCHEMA_VERSION:
+        for name in ("app_version", "device", "persona_id", "collector"):
+            _check_text(getattr(self, name), name)
+        if not isinstance(self.consent, Consent):
+            raise TraceValidationError("consent", f"must be a Consent, got {self.consent!r}")
+        object.__setattr__(self, "extra", check_json_object(self.extra, "extra"))
+        if isinstance(self.schema_version, bool) or self.schema_version != SCHEMA_VERSION:
             raise TraceValidationError("schema_version", f"{self.schema_version} is not {SCHEMA_VERSION}; migrate first")
 
     def to_dict(self) -> dict[str, Any]:
@@ -325,11 +380,19 @@ def register_migration(from_version: int) -> Callable[[Migration], Migration]:
     return decorator
 
 
+def check_schema_version(value: Any) -> int:
+    """A schema_version read from a file: a whole number >= 1 (not 1.5, "1" or true)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise TraceValidationError("schema_version", f"must be a whole number >= 1, got {value!r}")
+    return value
+
+
 def migrate(record: dict[str, Any], kind: str, from_version: int) -> dict[str, Any]:
     """Upgrade a raw header or step record to SCHEMA_VERSION through the registered migrations."""
-    version = from_version
+    version = check_schema_version(from_version)
     if version > SCHEMA_VERSION:
-        raise TraceValidationError("schema_version", f"{version} is newer than this toolkit ({SCHEMA_VERSION}); upgrade personaact")
+        raise TraceValidationError("schema_version",
+                                   f"{version} is newer than this toolkit ({SCHEMA_VERSION}); upgrade personaact")
     while version < SCHEMA_VERSION:
         if version not in MIGRATIONS:
             raise TraceValidationError("schema_version", f"no migration from version {version}")
@@ -351,7 +414,7 @@ def _build(cls: type, data: Mapping[str, Any]) -> Any:
         raise TraceValidationError(cls.__name__, str(err)) from err
 
 
-def _nested(cls: type, data: Any, prefix: str) -> Any:
+def _nested(cls: Any, data: Any, prefix: str) -> Any:
     if not isinstance(data, Mapping):
         raise TraceValidationError(prefix, f"must be an object, got {data!r}")
     try:

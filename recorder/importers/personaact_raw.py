@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -13,6 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
+from recorder.errors import PersonaActError
+from recorder.files import JSONTextError, loads_strict
 from recorder.store import TraceWriter, is_trace_folder
 from recorder.trace import Action, Consent, Step, TraceHeader, TraceValidationError
 
@@ -25,6 +26,9 @@ _SHIPPED = Path(__file__).resolve().parents[2] / "data" / "personaact_raw"
 PUBLIC_SAMPLE_DATA = Path("data/personaact_raw") if Path("data/personaact_raw").resolve() == _SHIPPED else _SHIPPED
 ACTION_TYPES = {"like": "like", "comment": "comment", "share": "share", "follow": "follow", "favorite": "favorite"}
 MEDIA_KEYS = ("xml_path", "video_path", "audio_path")
+STAGING_PREFIX = ".staging."  # hidden, so readers never count a half-imported trace (see find_trace_folders)
+# What one bad session file can raise; it is reported and the import goes on with the next file.
+FILE_ERRORS = (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError, PersonaActError)
 
 
 @dataclass
@@ -63,7 +67,7 @@ def import_sessions(files: Iterable[Path], out_root: Path, utc_offset_h: float =
     for file in files:
         try:
             import_session(file, out_root, report, utc_offset_h, media_root)
-        except (OSError, ValueError, KeyError, TypeError) as err:
+        except FILE_ERRORS as err:
             report.failed.append(f"{file}: {err}")
             log.warning("skipped %s: %s", file, err)
         if progress is not None:
@@ -81,7 +85,9 @@ def import_session(file: Path, out_root: Path, report: ImportReport, utc_offset_
         report.skipped.append(target)
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    remove_stale_staging(target)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}.", dir=target.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would survive the rename into place
     try:
         with TraceWriter.create(staging, header, exist_ok=True) as writer:
             for step in session_steps(raw, header, file, report, writer, media_root):
@@ -95,11 +101,26 @@ def import_session(file: Path, out_root: Path, report: ImportReport, utc_offset_
     return target
 
 
+def remove_stale_staging(target: Path) -> None:
+    """Delete staging folders a killed import of `target` left behind (ours: named after it, hidden)."""
+    for prefix in (f"{STAGING_PREFIX}{target.name}.", f".{target.name}."):  # the second: older importer versions
+        for stale in target.parent.glob(f"{prefix}*"):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+                log.info("removed %s left by an interrupted import", stale)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _load_session(file: Path) -> dict[str, Any]:
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from err
+        raw = loads_strict(file.read_bytes())
+    except JSONTextError as err:
+        raise ValueError(str(err)) from err
     if not isinstance(raw, dict):
         raise ValueError("must hold a JSON object with session_id, collector, start_time, actions")
     for key in ("session_id", "start_time", "actions"):
@@ -139,12 +160,13 @@ def session_steps(raw: dict[str, Any], header: TraceHeader, file: Path, report: 
         where = f"{file}: actions[{number}]"
         try:
             step = _entry_step(entry, index, previous_end, where, report)
-        except (TraceValidationError, ValueError, TypeError) as err:
+            end = step.appeared_at + timedelta(seconds=step.watch_s)  # overflows near year 9999
+        except (TraceValidationError, ValueError, TypeError, OverflowError) as err:
             report.problems.append(f"{where}: {err}; entry left out")
             continue
         if media_root is not None:
             step = _attach_media(step, media_root, writer, where, report)
-        previous_end = step.appeared_at + timedelta(seconds=step.watch_s)
+        previous_end = end
         index += 1
         yield step
 
@@ -160,9 +182,15 @@ def _entry_step(entry: Any, index: int, previous_end: datetime, where: str, repo
     if watch == 0:
         report.problems.append(f"{where}: viewing_duration is 0 (kept as a 0 s view)")
     appeared = _dump_time(entry.get("timestamp")) if entry.get("timestamp") else previous_end
+    for key in MEDIA_KEYS:
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise ValueError(f"{key} must be a path string, got {entry[key]!r}")
     sources = {k: to_posix(entry[k]) for k in MEDIA_KEYS if entry.get(k)}
+    actions = entry.get("actions")
+    if actions is not None and not isinstance(actions, list):
+        raise ValueError(f"actions must be a list such as [{{\"type\": \"like\"}}], got {actions!r}")
     return Step(index=index, appeared_at=appeared, watch_s=float(watch),
-                actions=tuple(_actions(entry.get("actions") or [], where, report)),
+                actions=tuple(_actions(actions or [], where, report)),
                 extra={"source": sources} if sources else {})
 
 
@@ -179,8 +207,8 @@ def _actions(items: list[Any], where: str, report: ImportReport) -> Iterator[Act
 def _attach_media(step: Step, media_root: Path, writer: TraceWriter, where: str, report: ImportReport) -> Step:
     """Copy the audio and grab a middle key frame from the video when the original media are at hand."""
     sources = step.extra.get("source", {})
-    audio = _find_media(media_root, sources.get("audio_path"))
-    video = _find_media(media_root, sources.get("video_path"))
+    audio = _find_media(media_root, sources.get("audio_path"), where, report)
+    video = _find_media(media_root, sources.get("video_path"), where, report)
     changes: dict[str, Any] = {}
     if audio is not None:
         changes["audio"] = writer.add_file(audio, "audio", f"{step.index:06d}{audio.suffix}")
@@ -193,11 +221,25 @@ def _attach_media(step: Step, media_root: Path, writer: TraceWriter, where: str,
     return replace(step, **changes) if changes else step
 
 
-def _find_media(media_root: Path, rel: str | None) -> Path | None:
+def _find_media(media_root: Path, rel: str | None, where: str = "", report: ImportReport | None = None) -> Path | None:
+    """The media file `rel` names under `media_root`; paths that are absolute or climb out of it are refused."""
     if not rel:
         return None
+    root = media_root.resolve()
     candidates = [media_root / rel, media_root / rel.split("/", 1)[-1]]  # with or without the raw_data/ prefix
-    return next((c for c in candidates if c.is_file()), None)
+    if PureWindowsPath(rel).drive or rel.startswith("/") or ".." in rel.split("/"):
+        if report is not None:
+            report.problems.append(f"{where}: media path {rel!r} leaves --media-root; refused")
+        return None
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        if not resolved.is_relative_to(root):  # e.g. a symlink inside the media root pointing elsewhere
+            if report is not None:
+                report.problems.append(f"{where}: media path {rel!r} resolves outside --media-root; refused")
+            return None
+        if resolved.is_file():
+            return resolved
+    return None
 
 
 def middle_frame_jpeg(video: Path) -> bytes | None:

@@ -104,7 +104,7 @@ def test_validate_finds_missing_media_and_index_gaps(tmp_path):
         handle.write(json.dumps(make_step(5).to_dict()) + "\n")
     problems = TraceReader(folder).validate()
     assert any("audio/000001.wav is missing" in p for p in problems)
-    assert any("index out of order" in p for p in problems)
+    assert any("out of order" in p for p in problems)
     assert not any("000000.jpg" in p for p in problems)
 
 
