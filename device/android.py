@@ -1,4 +1,4 @@
-"""The real driver: AndroidDevice on adbutils + uiautomator2, device listing, and a pool with one worker per phone."""
+"""The real driver: AndroidDevice on adbutils + uiautomator2, and device listing (the phone pool lives in audit.pool)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,18 +271,3 @@ def _lines(stream: Any) -> Iterator[str]:
             yield line
     except (TimeoutError, OSError):
         return
-
-
-class DevicePool:
-    """One worker thread per phone: `run(job)` calls `job(device)` on every phone at once."""
-
-    def __init__(self, devices: list[Any]):
-        if not devices:
-            raise ValueError("a device pool needs at least one device; see `personaact device list`")
-        self.devices = devices
-
-    def run(self, job: Callable[[Any], T]) -> dict[str, T | BaseException]:
-        """Each phone's result (or the error it raised), by serial."""
-        with ThreadPoolExecutor(max_workers=len(self.devices), thread_name_prefix="device") as pool:
-            futures = {d.serial: pool.submit(job, d) for d in self.devices}
-        return {serial: (f.exception() or f.result()) for serial, f in futures.items()}
