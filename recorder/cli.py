@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from recorder.config import ConfigError, load_config
@@ -38,7 +39,7 @@ class ImportConfig:
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print an error on stderr and return the Exit to raise."""
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -69,6 +70,9 @@ def import_command(
         raise typer.Exit(1)
 
 
+SHOW_BY = ("trace_id", "collector", "persona_id", "platform")
+
+
 @trace_app.command("show")
 def show_command(
     paths: Annotated[list[Path], typer.Argument(help="Trace folders, or folders containing them.")],
@@ -76,15 +80,20 @@ def show_command(
     steps: Annotated[bool, typer.Option("--steps", help="List every step of a single trace instead.")] = False,
 ) -> None:
     """Print a summary table of traces (videos, watch time, skip and like rates)."""
+    if by not in SHOW_BY:
+        raise fail(f"--by {by!r}: choose one of {', '.join(SHOW_BY)}")
+    notes: list[str] = []
     try:
         folders = find_trace_folders(paths)
         if steps:
             return _show_steps(folders)
-        frame = traces_to_dataframe(folders)
+        frame = traces_to_dataframe(folders, notes)
     except TraceFormatError as err:
         raise fail(str(err))
-    if by not in frame.columns:
-        raise fail(f"--by {by!r}: choose one of trace_id, collector, persona_id, platform")
+    for note in notes:
+        err_console.print(f"[yellow]skipped:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
+    if frame.empty:
+        raise fail(f"no readable trace with steps under {', '.join(map(str, paths))}")
     console.print(summary_table(summarise(frame, by=by), by))
 
 
@@ -100,8 +109,9 @@ def summary_table(table: object, by: str) -> Table:
     out.add_column(by, style="bold", no_wrap=True)
     for column in table.columns:  # type: ignore[attr-defined]
         out.add_column(COLUMN_TITLES.get(column, column), justify="right")
-    for key, row in table.iterrows():  # type: ignore[attr-defined]
-        out.add_row(str(key), *(_cell(v, c) for c, v in zip(table.columns, row.tolist())))  # type: ignore[attr-defined]
+    # itertuples keeps each column's type (iterrows would turn counts into floats: "939.0")
+    for key, row in zip(table.index, table.itertuples(index=False)):  # type: ignore[attr-defined]
+        out.add_row(str(key), *(_cell(v, c) for c, v in zip(table.columns, row)))  # type: ignore[attr-defined]
     return out
 
 
@@ -117,10 +127,13 @@ def _show_steps(folders: list[Path]) -> None:
     if len(folders) != 1:
         raise fail(f"--steps needs exactly one trace folder, got {len(folders)}")
     reader = TraceReader(folders[0])
+    rows = list(reader.steps())
+    for problem in reader.problems:
+        err_console.print(f"[yellow]skipped:[/yellow] {escape(str(problem))}", highlight=False, soft_wrap=True)
     table = Table(title=f"{reader.header.trace_id} ({reader.header.platform}, {reader.header.started_at:%Y-%m-%d %H:%M})")
     for column in ("#", "appeared (UTC)", "watch s", "actions", "author", "category"):
         table.add_column(column)
-    for step in reader.steps():
+    for step in rows:
         table.add_row(str(step.index), f"{step.appeared_at:%H:%M:%S}", f"{step.watch_s:.1f}",
                       ", ".join(a.name for a in step.actions), step.meta.author or "",
                       "/".join(step.category.path) if step.category else "")
@@ -140,8 +153,10 @@ def validate_command(
     for folder in folders:
         try:
             problems = TraceReader(folder).validate()
-        except TraceFormatError as err:
+        except TraceFormatError as err:  # one unreadable trace never stops the check of the rest
             problems = [str(err)]
+        except OSError as err:
+            problems = [f"cannot read: {err}"]
         for problem in problems:
             console.print(f"{folder}: {problem}", highlight=False)
         total += len(problems)
