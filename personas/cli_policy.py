@@ -41,7 +41,7 @@ def read_traces(paths: list[Path], scratch: Path) -> tuple[list[Trace], list[Pat
 
 def evaluate_command(
     traces: TracesArg,
-    out: Annotated[Path | None, typer.Option(help="JSON result file (a PNG plot is written beside it).")] = Path(
+    out: Annotated[Path | None, typer.Option(help="JSON result file.")] = Path(
         "runs/evaluation/persona_policy.json"),
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -60,8 +60,7 @@ def evaluate_command(
                   f"split sizes {result.split_sizes}")
     if out is not None:
         write_json_atomic(out, {"config": _config_dict(cfg), **result.to_dict()})
-        plot_result(result, out.with_suffix(".png"))
-        console.print(f"wrote {out} and {out.with_suffix('.png')}")
+        console.print(f"wrote {out}")
 
 
 def analyse_command(
@@ -93,28 +92,6 @@ def result_table(result: EvaluationResult) -> Table:
         cells = [result.score(group, m) for m in METHODS]
         table.add_row(group, str(cells[0].n), *(f"{c.smape:.1f} / {c.mae:.2f}" for c in cells))
     return table
-
-
-def plot_result(result: EvaluationResult, path: Path) -> None:
-    """Grouped bars of test SMAPE per group and method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    groups = list(dict.fromkeys(s.group for s in result.scores))
-    x = np.arange(len(groups))
-    fig, ax = plt.subplots(figsize=(1.2 * len(groups) + 3, 3.5))
-    for i, method in enumerate(METHODS):
-        ax.bar(x + (i - 1) * 0.27, [result.score(g, method).smape for g in groups], 0.27, label=method)
-    ax.set_xticks(x, groups)
-    ax.set_ylabel("test SMAPE (%)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def _config_dict(cfg: EvaluationConfig) -> dict[str, object]:

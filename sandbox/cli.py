@@ -1,4 +1,4 @@
-"""`personaact sandbox run|compare`: simulate a platform, write logs, metrics and plots to a results folder."""
+"""`personaact sandbox run|compare`: simulate a platform, write logs and metrics to a results folder."""
 
 from __future__ import annotations
 
@@ -34,29 +34,8 @@ def summarise(history: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def plot_history(histories: dict[str, list[dict[str, float]]], path: Path) -> Path:
-    """One PNG with a panel per metric, a line per recommender."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(3, 3, figsize=(13, 10))
-    for ax, key in zip(axes.ravel(), SUMMARY_KEYS):
-        for name, history in histories.items():
-            ax.plot([h["step"] for h in history], [h[key] for h in history], label=name)
-        ax.set_title(key.replace("_", " "))
-        ax.set_xlabel("step")
-    axes[0, 0].legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
-
-
 def execute(cfg: SandboxConfig, resume: bool, label: str) -> list[dict[str, float]]:
-    """Run (or resume) one simulation into cfg.out and write config copy, metrics JSON and plot."""
+    """Run (or resume) one simulation into cfg.out and write config copy and metrics JSON (plots: `personaact report`)."""
     out = Path(cfg.out)  # type: ignore[arg-type]
     platform = Platform.resume(out, steps=cfg.steps) if resume else Platform(cfg)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,7 +46,6 @@ def execute(cfg: SandboxConfig, resume: bool, label: str) -> list[dict[str, floa
     platform.checkpoint()
     write_json_atomic(out / "metrics.json", {"recommender": cfg.recommender, "seed": cfg.seed,
                                              "summary": summarise(history), "steps": history})
-    plot_history({cfg.recommender: history}, out / "metrics.png")
     return history
 
 
@@ -97,7 +75,7 @@ def run_command(
     threads: ThreadsOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Simulate one platform; writes config.yaml, logs/*.parquet, metrics.json, metrics.png, checkpoint.pkl."""
+    """Simulate one platform; writes config.yaml, logs/*.parquet, metrics.json, checkpoint.pkl."""
     set_threads(threads)
     try:
         cfg = load_config(SandboxConfig, config, set_ or (), steps=steps, users=users, creators=creators,
@@ -107,7 +85,7 @@ def run_command(
     except (ConfigError, ValueError, FileNotFoundError) as err:
         raise fail(str(err))
     console.print(results_table({cfg.recommender: summarise(history)}))
-    console.print(f"results in {cfg.out}")
+    console.print(f"results in {cfg.out}; plots: personaact report {cfg.out} --out {Path(str(cfg.out)) / 'report.html'}")
 
 
 @sandbox_app.command("compare")
@@ -122,7 +100,7 @@ def compare_command(
     threads: ThreadsOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Run several recommenders on the same seeded world and print one table (plus compare.png, compare.json)."""
+    """Run several recommenders on the same seeded world and print one table (plus compare.json)."""
     set_threads(threads)
     histories: dict[str, list[dict[str, float]]] = {}
     try:
@@ -134,9 +112,8 @@ def compare_command(
         raise fail(str(err))
     summaries = {name: summarise(h) for name, h in histories.items()}
     write_json_atomic(out / "compare.json", summaries)
-    plot_history(histories, out / "compare.png")
     console.print(results_table(summaries))
-    console.print(f"results in {out}")
+    console.print(f"results in {out}; plots: personaact report {out} --out {out / 'report.html'}")
 
 
 # Short column titles so the table fits an 80-column terminal; the caption spells them out.

@@ -93,7 +93,7 @@ def test_table_on_the_public_traces(public_data, tmp_path):
     assert all(0 <= s["smape"] <= 200 and s["mae"] >= 0 for s in saved["scores"])
     # k and the blend are chosen on validation, from grids that hold both baselines as special cases
     assert saved["chosen_k"] in saved["config"]["k_grid"]
-    assert (tmp_path / "eval.png").stat().st_size > 1000
+    assert not (tmp_path / "eval.png").exists()  # plotting lives in reports/ (personaact report)
 
 
 def test_cli_errors_are_clear(tmp_path):

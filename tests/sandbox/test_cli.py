@@ -21,7 +21,7 @@ def test_run_and_compare_write_results(tmp_path):
             "--out", str(tmp_path / "r"), "--set", "checkpoint_every=2"]
     result = runner.invoke(app(), args)
     assert result.exit_code == 0, result.output
-    for name in ("config.yaml", "metrics.json", "metrics.png", "checkpoint.pkl", "logs/step-000003.parquet"):
+    for name in ("config.yaml", "metrics.json", "checkpoint.pkl", "logs/step-000003.parquet"):
         assert (tmp_path / "r" / name).is_file()
     result = runner.invoke(app(), [*args[:2], "--steps", "6", "--out", str(tmp_path / "r"), "--resume"])
     assert result.exit_code == 0, result.output

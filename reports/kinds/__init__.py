@@ -1,0 +1,1 @@
+"""One module per report kind: each turns a parsed result file into sections, numbers and limitations."""
