@@ -47,7 +47,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 def import_command(
     paths: Annotated[list[Path], typer.Argument(help="session_*.json files or folders of them (raw_data/<collector>/).")],
     out: Annotated[Path | None, typer.Option(help="Folder to write trace folders into. [default: runs/traces]")] = None,
-    utc_offset_h: Annotated[float | None, typer.Option(help="Hours east of UTC of the sessions' local times. [default: 8]")] = None,
+    utc_offset_h: Annotated[float | None, typer.Option(help="Hours east of UTC of the local times. [default: 8]")] = None,
     media_root: Annotated[Path | None, typer.Option(help="Folder with the original raw_data media (audio, video).")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,

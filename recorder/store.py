@@ -268,6 +268,7 @@ def _note(notes: list[str] | None, message: str) -> None:
 _PLACEHOLDERS: dict[str, Any] = {"index": 0, "appeared_at": "2000-01-01T00:00:00+00:00", "watch_s": 0.0,
                                  "actions": {"name": "like"}, "frames": "frames/placeholder.jpg", "path": "x",
                                  "hashtags": "x"}
+_REQUIRED_INSIDE = ("path", "name")  # required fields of nested values (Category.path, Action.name)
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -303,6 +304,8 @@ def _neutralise(record: dict[str, Any], dotted: str) -> bool:
     if not tokens:
         return False
     name, position = tokens[-1]
+    if name in _REQUIRED_INSIDE and len(tokens) > 1:  # e.g. category.path, actions[0].name: drop the enclosing value
+        return _neutralise(record, dotted[: dotted.rfind(".")])
     if position is not None:  # a list item: replace it so later positions keep their numbers
         list_name = tokens[-2][0] if len(tokens) > 1 else None
         if not isinstance(parent, list) or list_name not in _PLACEHOLDERS or int(position) >= len(parent):
