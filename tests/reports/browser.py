@@ -44,7 +44,7 @@ class Page:
     text: str
 
 
-def inspect(driver: Any, html: Path, screenshot: Path | None = None) -> Page:
+def inspect(driver: Any, html: Path, screenshot: Path | None = None, scroll_to: str | None = None) -> Page:
     """Load the report from disk and check it as the acceptance criteria say."""
     from selenium.webdriver.common.by import By
 
@@ -55,7 +55,10 @@ def inspect(driver: Any, html: Path, screenshot: Path | None = None) -> Page:
     driver.find_element(By.ID, "provenance")
     if screenshot is not None:
         driver.set_window_size(1200, 900)
+        if scroll_to:
+            driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", scroll_to)
         driver.save_screenshot(str(screenshot))
+        driver.execute_script("window.scrollTo(0, 0)")
     sections = driver.execute_script("return [...document.querySelectorAll('section[id]')].map(s => s.id)")
     unlabelled = driver.execute_script("""
         const out = [];

@@ -26,7 +26,7 @@ SCREENSHOT = Path(__file__).parents[2] / "docs" / "report-screenshot.png"
 
 
 def _check(browser, html: Path, expected: set[str], screenshot: Path | None = None) -> None:
-    page = inspect(browser, html, screenshot)
+    page = inspect(browser, html, screenshot, "comparison" if screenshot else None)
     assert expected | {"limitations", "provenance"} <= set(page.sections)
     assert page.console_errors == []
     assert page.requests == [] and page.resource_entries == []
