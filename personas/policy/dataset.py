@@ -131,8 +131,10 @@ def load_frames(step: Step, folder: Path | None, count: int, max_pixels: int) ->
     """Up to `count` of the step's key frames as RGB PIL images, downscaled to at most `max_pixels`."""
     from PIL import Image
 
-    images = []
-    for rel in step.frames[:count] if folder is not None else ():
+    images: list[Any] = []
+    if folder is None:
+        return images
+    for rel in step.frames[:count]:
         path = folder / rel
         if not path.is_file():
             continue

@@ -8,7 +8,9 @@ separate reward functions, so TRL logs each under its own name (`rewards/action_
 - R_duration: 1 - min(1, |d - d_hat| / max(d, 1 s)). The 1 s floor decides d = 0 (and sub-second views): they are
   judged on absolute error in seconds, so a 0 s target is met by 0 s and missed entirely by 1 s or more.
   (Zero-duration entries are excluded from datasets anyway; the floor keeps the reward defined for any data.)
-- R_format: 1.0 when the strict grammar parses, 0.5 when only the lenient one does, 0.0 when unparseable.
+- R_format: 1.0 when the strict grammar parses, 0.5 when only the lenient one does; unparseable text earns up to
+  0.25 for the share of the grammar's landmarks it holds (braces, quotes, colon, the four keys): a cold-started
+  model gets a gradient towards the grammar instead of a flat zero.
 Unparseable completions earn 0 action and duration reward.
 """
 
@@ -22,6 +24,8 @@ from personas.policy.grammar import parse_reply
 
 ACTIONS = ("like", "comment", "share")
 FORMAT_SCORES = {"strict": 1.0, "lenient": 0.5, "failed": 0.0}
+LANDMARKS = ("{", "}", '"', ":", "watch_seconds", "like", "comment", "share")
+LANDMARK_CREDIT = 0.25
 
 
 def completion_text(completion: Any) -> str:
@@ -33,7 +37,7 @@ def completion_text(completion: Any) -> str:
     if isinstance(completion, str):
         return completion
     if isinstance(completion, (list, tuple)):
-        out = []
+        out: list[str] = []
         for message in completion:
             content = message.get("content", "") if isinstance(message, dict) else message
             if isinstance(content, (list, tuple)):
@@ -99,10 +103,18 @@ def format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     """R_format per completion.
 
     >>> format_reward(['{"watch_seconds": 1, "like": false, "comment": false, "share": false}',
-    ...                'ok {"watch_seconds": "2"}', "nothing"])
-    [1.0, 0.5, 0.0]
+    ...                'ok {"watch_seconds": "2"}', "nothing", '{"like'])
+    [1.0, 0.5, 0.0, 0.09375]
     """
-    return [FORMAT_SCORES[parse_reply(completion_text(c)).mode] for c in completions]
+    out = []
+    for completion in completions:
+        text = completion_text(completion)
+        mode = parse_reply(text).mode
+        if mode == "failed":
+            out.append(LANDMARK_CREDIT * sum(mark in text for mark in LANDMARKS) / len(LANDMARKS))
+        else:
+            out.append(FORMAT_SCORES[mode])
+    return out
 
 
 REWARD_FUNCTIONS = (action_reward, duration_reward, format_reward)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from personas.models.json_mode import JSONExtractError, extract_json_object
+from personas.models.training import TINY, bf16_ok, build_tiny_causal_lm, lora_change, lora_state, use_cpu
 from recorder.categorise import GenreResolver
 from sandbox.catalogue import Catalogue, DraftError, ItemDraft
 from sandbox.config import SandboxConfig
@@ -23,7 +24,6 @@ from sandbox.users import StatisticalUsers
 
 logger = logging.getLogger(__name__)
 
-TINY = "tiny"
 RewardFunc = Callable[..., list[float]]
 _ITEM_KEYS = ('"title"', '"genre"', '"tags"', '"description"')
 
@@ -248,12 +248,6 @@ def prompt_rows(world: CreatorWorld, count: int, k: int, seed: int) -> list[dict
 # ---------------------------------------------------------------- tiny model
 
 
-TINY_CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}</s>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-
-
 def tiny_corpus(world: CreatorWorld, n: int = 64, seed: int = 0) -> list[str]:
     """Text to train the tiny tokenizer on: prompts and item JSONs of the world's creators."""
     rows = prompt_rows(world, n, 2, seed)
@@ -263,32 +257,6 @@ def tiny_corpus(world: CreatorWorld, n: int = 64, seed: int = 0) -> list[str]:
             texts.append(json.dumps({"title": record.title, "genre": "/".join(record.category),
                                      "tags": list(record.tags), "description": record.description}, ensure_ascii=False))
     return texts
-
-
-def build_tiny_model(folder: Path, corpus: Sequence[str], seed: int = 0, vocab_size: int = 512) -> Path:
-    """Save a random 2-layer Llama (hidden 32) and a byte-level BPE tokenizer trained on `corpus` into `folder`."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    specials = ["<pad>", "<s>", "</s>", "<unk>", "<|system|>", "<|user|>", "<|assistant|>"]
-    core = Tokenizer(models.BPE(unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    core.train_from_iterator(list(corpus), trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                                               initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
-                                        unk_token="<unk>", padding_side="left")
-    tokenizer.chat_template = TINY_CHAT_TEMPLATE
-    torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
-                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 # ---------------------------------------------------------------- training
@@ -311,7 +279,7 @@ def resolve_model(config: TrainCreatorConfig, world: CreatorWorld | None) -> Pat
             raise ValueError("train-creator: building the tiny model needs the world (its tokenizer corpus)")
         folder = config.out / "tiny-model"
         if not (folder / "config.json").is_file():
-            build_tiny_model(folder, tiny_corpus(world, seed=config.seed), seed=config.seed)
+            build_tiny_causal_lm(folder, tiny_corpus(world, seed=config.seed), seed=config.seed)
         return folder
     folder = Path(config.model).expanduser()
     if not (folder / "config.json").is_file():
@@ -320,21 +288,11 @@ def resolve_model(config: TrainCreatorConfig, world: CreatorWorld | None) -> Pat
     return folder
 
 
-def use_cpu(device: str) -> bool:
-    """Whether to train on the CPU for the device option."""
-    import torch
-
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train-creator: device 'cuda' asked for but no CUDA GPU is visible; use --device cpu")
-    return device == "cpu" or not torch.cuda.is_available()
-
-
 def grpo_arguments(config: TrainCreatorConfig, cpu: bool) -> Any:
     """TRL GRPOConfig for the run (left padding, no reporting, bf16 only on a GPU that has it)."""
-    import torch
     from trl import GRPOConfig
 
-    bf16 = not cpu and torch.cuda.is_bf16_supported()
+    bf16 = bf16_ok(cpu)
     return GRPOConfig(
         output_dir=str(config.out / "trainer"), max_steps=config.steps, seed=config.seed,
         per_device_train_batch_size=config.batch_size, num_generations=config.num_generations,
@@ -344,16 +302,6 @@ def grpo_arguments(config: TrainCreatorConfig, cpu: bool) -> Any:
         save_steps=config.save_every, save_total_limit=2, gradient_checkpointing=not cpu,
         disable_tqdm=True, shuffle_dataset=True,
     )
-
-
-def lora_state(model: Any) -> dict[str, Any]:
-    """A detached copy of every LoRA weight of a PEFT model."""
-    return {name: p.detach().float().cpu().clone() for name, p in model.named_parameters() if "lora_" in name}
-
-
-def lora_change(before: dict[str, Any], after: dict[str, Any]) -> float:
-    """Summed absolute difference between two LoRA weight snapshots."""
-    return float(sum((after[name] - before[name]).abs().sum().item() for name in before))
 
 
 def train_creator(config: TrainCreatorConfig, progress: Callable[[int], None] | None = None,
@@ -368,7 +316,7 @@ def train_creator(config: TrainCreatorConfig, progress: Callable[[int], None] | 
         resolve_model(config, None)  # fail on a bad path before the warm-up run
     world = world or platform_world(config)
     folder = resolve_model(config, world)
-    cpu = use_cpu(config.device)
+    cpu = use_cpu(config.device, "train-creator --device")
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, padding_side="left")
     if tokenizer.chat_template is None:
         raise ValueError(f"train-creator: the tokenizer in {folder} has no chat template; use an instruct model")
