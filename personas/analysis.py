@@ -458,8 +458,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def load_traces(paths: Sequence[Path]) -> tuple[list[Trace], list[Path]]:
-    """Read every trace folder under `paths` (folders or parents of them); returns traces and their folders."""
-    from recorder.store import find_trace_folders, read_trace
+    """Read every trace folder under `paths` (folders or parents of them); returns traces and their folders.
 
-    folders = find_trace_folders(list(paths))
-    return [read_trace(folder) for folder in folders], folders
+    Unreadable folders and repeated trace ids are left out, and empty traces noted, with a logged warning.
+    """
+    from recorder.store import find_trace_folders, read_traces
+
+    return read_traces(find_trace_folders(list(paths)))

@@ -204,8 +204,8 @@ def read_trace(folder: str | Path, strict: bool = False) -> Trace:
 def read_traces(folders: Sequence[Path], notes: list[str] | None = None) -> tuple[list[Trace], list[Path]]:
     """Load many trace folders, saying in `notes` (else the log) what was left out and why.
 
-    Unreadable folders, empty traces and a second folder with a trace_id already read are skipped
-    (never pooled or double-counted); malformed lines are left out and counted per folder.
+    Unreadable folders and a second folder with a trace_id already read are skipped (never pooled or
+    double-counted); malformed lines are left out and counted per folder; empty traces are kept and noted.
     """
     traces: list[Trace] = []
     kept: list[Path] = []
@@ -213,8 +213,7 @@ def read_traces(folders: Sequence[Path], notes: list[str] | None = None) -> tupl
         trace = reader.load()
         _note_problems(reader, folder, notes)
         if not trace.steps:
-            _note(notes, f"{folder}: no steps; trace left out")
-            continue
+            _note(notes, f"{folder}: no steps (counted as a session with no videos)")
         traces.append(trace)
         kept.append(folder)
     return traces, kept

@@ -216,7 +216,7 @@ def test_duplicate_trace_ids_empty_traces_and_bad_lines_are_reported_not_pooled(
     assert any("1 malformed line" in n for n in notes)
     notes = []
     traces, folders = read_traces(find_trace_folders([tmp_path]), notes)
-    assert [t.header.trace_id for t in traces] == ["t-1", "t-4"] and len(notes) == 3
+    assert [t.header.trace_id for t in traces] == ["t-1", "empty", "t-4"] and len(notes) == 3
 
 
 def test_trace_show_counts_are_integers_and_skips_are_said(tmp_path):
