@@ -181,7 +181,9 @@ def _entry_step(entry: Any, index: int, previous_end: datetime, where: str, repo
         raise ValueError(f"viewing_duration must be a number, got {watch!r}")
     if watch == 0:
         report.problems.append(f"{where}: viewing_duration is 0 (kept as a 0 s view)")
-    appeared = _dump_time(entry.get("timestamp")) if entry.get("timestamp") else previous_end
+    # The UI dump is taken when the viewer leaves the video, so the view started viewing_duration seconds earlier.
+    stamp = entry.get("timestamp")
+    appeared = _dump_time(stamp) - timedelta(seconds=float(watch)) if stamp else previous_end
     for key in MEDIA_KEYS:
         if entry.get(key) is not None and not isinstance(entry[key], str):
             raise ValueError(f"{key} must be a path string, got {entry[key]!r}")

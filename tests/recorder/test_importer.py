@@ -32,7 +32,8 @@ def test_session_fields_map_onto_the_trace(public_data, tmp_path):
     assert trace.header.recorded_by == "human" and trace.header.collector == "c"
     assert trace.header.started_at == datetime(2025, 12, 22, 8, 40, 42, 77031, tzinfo=UTC)
     first = trace.steps[0]
-    assert first.appeared_at == datetime(2025, 12, 22, 8, 40, 45, 878000, tzinfo=UTC)
+    # the UI dump (08:40:45.878) ends the 3.8 s view: it appeared at 08:40:42.078, just after the session start
+    assert first.appeared_at == datetime(2025, 12, 22, 8, 40, 42, 78000, tzinfo=UTC)
     assert first.watch_s == 3.8 and first.did("like")
     assert first.extra["source"]["xml_path"] == "raw_data/c/xml/20251222T084045878.xml"
     comments = [a.text for s in read_trace(_folder_with_comment(public_data, tmp_path)).steps for a in s.actions
