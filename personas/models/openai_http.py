@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
 _SERVER_MESSAGE_CHARS = 500
+# Credentials a misbehaving server may echo back (e.g. the request headers); redacted even when not our key.
+_CREDENTIALS = re.compile(r"(?i)(bearer\s+|api[_-]?key[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+")
 
 
 class ChatHTTPError(ChatBackendError):
@@ -38,6 +42,10 @@ class ChatHTTPError(ChatBackendError):
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class _Deadline(Exception):
+    """Internal: an attempt ran past its total time budget."""
 
 
 class _Retryable(Exception):
@@ -54,7 +62,12 @@ class _Retryable(Exception):
 
 
 class OpenAICompatibleChat(ChatModel):
-    """A `ChatModel` over `POST {base_url}/chat/completions`; the API key comes from an env var."""
+    """A `ChatModel` over `POST {base_url}/chat/completions`; the API key comes from an env var.
+
+    `timeout_s` bounds each attempt as a whole (connect, headers and body), not each socket read, so a
+    server that drips bytes cannot hold a call; every error and log text is scrubbed of credentials
+    before it is shortened, so no key (nor a prefix of one) ever reaches a message.
+    """
 
     def __init__(
         self,
@@ -172,7 +185,9 @@ class OpenAICompatibleChat(ChatModel):
 
     def _attempt(self, method: str, path: str, payload: dict[str, Any] | None) -> dict[str, Any]:
         try:
-            response = self._client.request(method, path, json=payload)
+            response = self._request_within_deadline(method, path, payload)
+        except _Deadline:
+            raise _Retryable(f"timed out: no complete reply within {self.timeout_s:g} s") from None
         except httpx.TimeoutException as err:
             raise _Retryable(f"timed out after {self.timeout_s:g} s ({type(err).__name__})") from None
         except httpx.ConnectError as err:
@@ -187,10 +202,50 @@ class OpenAICompatibleChat(ChatModel):
         try:
             data = response.json()
         except ValueError:
-            raise ChatBackendError(self._scrub(f"{method} {response.url}: reply is not JSON: {response.text[:200]!r}"))
+            raise ChatBackendError(self._clip(f"{method} {response.url}: reply is not JSON: {response.text!r}", 300))
         if not isinstance(data, dict):
             raise ChatBackendError(f"{method} {response.url}: expected a JSON object, got {type(data).__name__}")
         return data
+
+    def _request_within_deadline(self, method: str, path: str, payload: dict[str, Any] | None) -> httpx.Response:
+        """Run the request on a helper thread and wait at most timeout_s for the whole reply.
+
+        httpx's timeout applies per read; a thread plus a deadline checked between body chunks bounds
+        the total. A thread stuck on a server that drips its headers is abandoned (daemon) and the
+        call fails on time.
+        """
+        deadline = time.monotonic() + self.timeout_s
+        outcome: dict[str, Any] = {}
+        abandoned = threading.Event()
+
+        def fetch() -> None:
+            try:
+                outcome["response"] = self._fetch(method, path, payload, deadline, abandoned)
+            except BaseException as err:  # handed to the caller's thread below
+                outcome["error"] = err
+
+        worker = threading.Thread(target=fetch, name="chat-http-request", daemon=True)
+        worker.start()
+        worker.join(max(deadline - time.monotonic(), 0.0))
+        if worker.is_alive():
+            abandoned.set()
+            raise _Deadline()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
+
+    def _fetch(self, method: str, path: str, payload: dict[str, Any] | None, deadline: float,
+               abandoned: threading.Event) -> httpx.Response:
+        with self._client.stream(method, path, json=payload) as streamed:
+            body = bytearray()
+            for chunk in streamed.iter_bytes():
+                body.extend(chunk)
+                if abandoned.is_set() or time.monotonic() > deadline:
+                    raise _Deadline()
+            # already decoded: drop the encodings so the copy is not decoded twice
+            headers = [(k, v) for k, v in streamed.headers.raw
+                       if k.lower() not in (b"content-encoding", b"transfer-encoding", b"content-length")]
+            return httpx.Response(streamed.status_code, headers=headers, content=bytes(body), request=streamed.request)
 
     def _client_error(self, method: str, response: httpx.Response) -> ChatHTTPError:
         """A non-retryable 4xx, with the server's own words and a hint for the usual suspects."""
@@ -206,17 +261,17 @@ class OpenAICompatibleChat(ChatModel):
         try:
             data = response.json()
         except ValueError:
-            return self._scrub(response.text.strip()[:_SERVER_MESSAGE_CHARS] or response.reason_phrase)
+            return self._clip(response.text.strip() or response.reason_phrase, _SERVER_MESSAGE_CHARS)
         error = data.get("error", data) if isinstance(data, dict) else data
         if isinstance(error, dict):
             error = error.get("message", error)
-        return self._scrub(str(error)[:_SERVER_MESSAGE_CHARS])
+        return self._clip(str(error), _SERVER_MESSAGE_CHARS)
 
     def _reply_text(self, data: dict[str, Any]) -> str:
         try:
             content = data["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            raise ChatBackendError(f"malformed chat completion (no choices[0].message.content): {str(data)[:300]}")
+            raise ChatBackendError(self._clip(f"malformed chat completion (no choices[0].message.content): {data}", 300))
         if content is None:
             raise ChatBackendError("the server returned an empty message (content is null)")
         return str(content)
@@ -229,7 +284,15 @@ class OpenAICompatibleChat(ChatModel):
         return min(max(delay, retry_after or 0.0), MAX_BACKOFF_S)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        """Remove the API key (also JSON- or URL-escaped) and anything that looks like a bearer token or api key."""
+        if self._api_key:
+            for form in {self._api_key, self._api_key.replace("/", "\\/"), quote(self._api_key, safe="")}:
+                text = text.replace(form, "***")
+        return _CREDENTIALS.sub(lambda m: m.group(1) + "***", text)
+
+    def _clip(self, text: str, limit: int) -> str:
+        """Scrub, then shorten: cutting first could leave a key's prefix that no longer matches the key."""
+        return self._scrub(text)[:limit]
 
 
 def build_payload(model: str, messages: Sequence[Message], options: GenerationOptions) -> dict[str, Any]:
