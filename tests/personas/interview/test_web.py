@@ -14,7 +14,7 @@ import pytest
 
 from personas.interview.agent import InterviewAgent
 from personas.interview.outline import load_outline
-from personas.interview.web import InterviewWebApp, make_server
+from personas.interview.web import TOKEN_HEADER, InterviewWebApp, make_server
 from personas.persona import persona_card
 from personas.synthesis import synthesise
 
@@ -61,7 +61,7 @@ def test_web_interview_in_headless_chromium(tmp_path: Path, served) -> None:
         assert len(frames) == len(agent.catalogue)
         wait.until(lambda d: all(d.execute_script("return arguments[0].naturalWidth", f) > 0 for f in frames))
         for number in (1, 2, 3):
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".question")) == number
+            wait.until(lambda d, n=number: len(d.find_elements(By.CSS_SELECTOR, ".question")) == n
                        and d.find_element(By.ID, "send").is_enabled())
             if number == 1:
                 assert driver.find_elements(By.CSS_SELECTOR, ".example.cited")  # cited videos are highlighted
@@ -78,18 +78,79 @@ def test_web_interview_in_headless_chromium(tmp_path: Path, served) -> None:
     assert (tmp_path / "interview.png").stat().st_size > 5000
 
 
+def _token(url: str) -> str:
+    page = urllib.request.urlopen(url, timeout=10).read().decode()
+    return page.split('name="personaact-token" content="', 1)[1].split('"', 1)[0]
+
+
 def test_page_refuses_foreign_host_and_unknown_frames(served) -> None:
     url, agent = served
-    request = urllib.request.Request(url + "api/state", headers={"Host": "evil.example:80"})
+    request = urllib.request.Request(url + "api/state", headers={"Host": "evil.example:80", TOKEN_HEADER: _token(url)})
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(request, timeout=10)
     assert err.value.code == 403
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(url + "frames/..%2F..%2Fetc%2Fpasswd", timeout=10)
     assert err.value.code == 404
-    state = json.loads(urllib.request.urlopen(url + "api/state", timeout=10).read())
+    own = {TOKEN_HEADER: _token(url)}
+    state = json.loads(urllib.request.urlopen(urllib.request.Request(url + "api/state", headers=own), timeout=10).read())
     assert state["turns"][0]["answer"] is None and not state["finished"]
-    bad = urllib.request.Request(url + "api/answer", data=json.dumps({"turn_id": 99, "text": "x"}).encode(), method="POST")
+    bad = urllib.request.Request(url + "api/answer", data=json.dumps({"turn_id": 99, "text": "x"}).encode(), method="POST",
+                                 headers={**own, "Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(bad, timeout=10)
     assert err.value.code == 400 and agent.turns[0].answer is None
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url + "api/answer", data=body, method="POST", headers=headers)
+    try:
+        return urllib.request.urlopen(request, timeout=10).status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_answers_from_another_site_are_refused(served) -> None:
+    """A page on evil.example cannot answer for the participant (CSRF): Origin, JSON and the session token."""
+    url, agent = served
+    token = _token(url)
+    turn = json.loads(urllib.request.urlopen(urllib.request.Request(url + "api/state", headers={TOKEN_HEADER: token}),
+                                             timeout=10).read())["turns"][0]["turn_id"]
+    body = json.dumps({"turn_id": turn, "text": "forged"}).encode()
+    json_type = {"Content-Type": "application/json"}
+    assert _post(url, body, {"Origin": "http://evil.example", "Content-Type": "text/plain", TOKEN_HEADER: token}) == 403
+    assert _post(url, body, {"Origin": "http://evil.example", **json_type, TOKEN_HEADER: token}) == 403
+    assert _post(url, body, {"Content-Type": "text/plain", TOKEN_HEADER: token}) == 415
+    assert _post(url, body, json_type) == 403  # no token
+    assert _post(url, body, {**json_type, TOKEN_HEADER: token[:-1] + "x"}) == 403
+    assert _post(url, body, {**json_type, TOKEN_HEADER: token, "Content-Length": "many"}) == 400
+    assert agent.turns[0].answer is None
+    state = urllib.request.Request(url + "api/state")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(state, timeout=10)
+    assert err.value.code == 403
+    origin = url.rstrip("/")
+    assert _post(url, body, {"Origin": origin, **json_type, TOKEN_HEADER: token}) == 200
+    assert agent.turns[0].answer == "forged"
+
+
+def test_a_failing_chat_model_is_an_error_on_the_page_not_a_traceback(tmp_path: Path, features) -> None:
+    from personas.models import ChatBackendError
+    from personas.models.fake import ScriptedChatModel
+
+    def broken(messages):
+        raise ChatBackendError("POST http://127.0.0.1:9/v1/chat/completions failed: server down")
+
+    agent = InterviewAgent.start(ScriptedChatModel(broken), tmp_path / "iv", load_outline().limited(max_sections=1,
+                                 max_budget=1), features)
+    server = make_server(InterviewWebApp(agent))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        request = urllib.request.Request(url + "api/state", headers={TOKEN_HEADER: _token(url)})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=10)
+        assert err.value.code == 502 and "server down" in json.loads(err.value.read())["error"]
+    finally:
+        server.shutdown()
+        server.server_close()
