@@ -63,6 +63,9 @@ class Catalogue:
         self.created = np.zeros(capacity, np.int32)
         self.clicks = np.zeros(capacity, np.int64)
         self.impressions = np.zeros(capacity, np.int64)
+        subs = [len(c.subcategories) for c in self.taxonomy.categories]
+        self.genre_offset = np.r_[0, np.cumsum(subs)[:-1]].astype(np.int64)  # first full-path index of each genre
+        self.n_paths = int(sum(subs))
         self.titles: list[str] = []
         self.tags: list[tuple[str, ...]] = []
         self.descriptions: list[str] = []
@@ -71,6 +74,11 @@ class Catalogue:
     def n_genres(self) -> int:
         """Number of top-level categories (the sandbox's genres)."""
         return len(self.taxonomy)
+
+    def paths(self, items: np.ndarray) -> np.ndarray:
+        """Full taxonomy path index (0 .. n_paths - 1, genre-major) of each item."""
+        items = np.asarray(items, np.int64)
+        return self.genre_offset[self.genre[items]] + self.sub[items]
 
     def resolve(self, draft: ItemDraft) -> tuple[int, int]:
         """Genre and subcategory indices of a draft; unknown subcategories fall back to the first."""

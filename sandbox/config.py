@@ -8,6 +8,7 @@ from pathlib import Path
 from personas.models.factory import ChatModelConfig
 from sandbox.creators.memory import MemoryConfig
 from sandbox.llm_users import LLMUserConfig
+from sandbox.profiles import Knobs, ProfileConfig
 from sandbox.recommenders.registry import RecommenderOptions
 from sandbox.users import UserConfig
 
@@ -32,6 +33,11 @@ class SandboxConfig:
     out: Path | None = None
     user_kind: str = "statistical"  # statistical | llm (a subset of users decides through a chat model)
     llm_users: int = 0  # with user_kind=llm: how many users the chat model plays (0 = all of them)
+    # ground-truth knobs for every simulated user (outside accounts may override them); see sandbox.profiles
+    personalisation: float = 1.0  # share of each batch chosen by the model; the rest is random from the pool
+    exploration: float = 0.1  # share of the model-driven part drawn from outside the account's profile
+    inertia: float = 0.8  # profile memory: 0 = last ~10 videos count, 1 = ~1000 videos count
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
     user: UserConfig = field(default_factory=UserConfig)
     llm_user: LLMUserConfig = field(default_factory=LLMUserConfig)
     user_chat: ChatModelConfig = field(default_factory=ChatModelConfig)  # the LLM users' chat backend
@@ -51,3 +57,9 @@ class SandboxConfig:
             raise ValueError("llm_users is set but user_kind is 'statistical'; set user_kind=llm to use LLM users")
         if self.initial_items < 0:
             raise ValueError(f"initial_items must be >= 0, got {self.initial_items}")
+        Knobs(self.personalisation, self.exploration, self.inertia)  # raises KnobError naming a knob out of range
+
+    @property
+    def knobs(self) -> Knobs:
+        """The simulated users' knobs."""
+        return Knobs(self.personalisation, self.exploration, self.inertia)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
 
+from personas.policy import Decision, PersonaLike, Policy, SimplePersona, observation_step
 from recorder.feed import Clock, FeedError, Observation, VirtualClock
 from recorder.store import TraceWriter
-from recorder.trace import Action, Category, Step, TraceHeader, VideoMeta
-from sandbox.platform import Platform, add_external_account
+from recorder.trace import Category, Step, TraceHeader, VideoMeta
+from sandbox.platform import Platform
+from sandbox.profiles import Knobs
 from sandbox.users import Responses
 
 FRAME_SIZE = (360, 640)  # width, height of a portrait phone frame
@@ -55,23 +58,38 @@ class _Shown:
     liked: bool = False
     comments: list[str] = field(default_factory=list)
     shared: bool = False
+    followed: bool = False
+    not_interested: bool = False
 
 
 class SandboxFeed:
-    """The Feed protocol over a sandbox account; every video ends up in the platform's interaction log."""
+    """The Feed protocol over a fresh outside account; every video ends up in the platform's interaction log.
 
-    def __init__(self, platform: Platform, account: str = "audit", clock: Clock | None = None, slate_size: int = 5,
-                 advance_every: int = 0, click_watch_s: float = 5.0):
+    The account is served batches of `batch_size` videos (default: the config's profile.batch_size); its profile
+    is updated after every video, so each batch reflects the engagement with the previous ones. The world (and the
+    recommender's retraining schedule) advances one step every `advance_every` videos (0 = never by itself).
+    """
+
+    def __init__(self, platform: Platform, account: str = "audit", clock: Clock | None = None,
+                 batch_size: int | None = None, advance_every: int = 0, click_watch_s: float = 5.0,
+                 knobs: Knobs | None = None):
+        if advance_every < 0:
+            raise ValueError(f"advance_every must be >= 0, got {advance_every}")
         self.platform = platform
         self.account = account
-        self.user = add_external_account(platform)
-        platform.external[account] = self.user
+        self.user = platform.add_account(account, knobs)
         self.clock = clock or VirtualClock()
-        self.slate_size, self.advance_every, self.click_watch_s = slate_size, advance_every, click_watch_s
+        self.batch_size = batch_size or platform.config.profile.batch_size
+        self.advance_every, self.click_watch_s = advance_every, click_watch_s
         self.position = 0
         self._queue: list[int] = []
         self._shown = _Shown(self._next_item())
         self._shown_at = self.clock.now()
+
+    @property
+    def knobs(self) -> Knobs:
+        """This account's knobs."""
+        return self.platform.profiles.account_knobs(self.user)
 
     def _next_item(self) -> int:
         if not self._queue:
@@ -80,7 +98,7 @@ class SandboxFeed:
 
     def _fetch(self) -> list[int]:
         for _ in range(3):  # an exhausted pool refills when the world advances
-            slate = self.platform.serve(np.array([self.user]), self.slate_size)[0]
+            slate = self.platform.serve(np.array([self.user]), self.batch_size)[0]
             items = [int(i) for i in slate if i >= 0]
             if items:
                 return items
@@ -120,6 +138,16 @@ class SandboxFeed:
         self._shown.shared = True
         return True
 
+    def follow(self) -> bool:
+        """Follow the current video's creator (their later videos rank higher for this account)."""
+        self._shown.followed = True
+        return True
+
+    def not_interested(self) -> bool:
+        """Mark the current video "not interested": a strong negative signal for its category."""
+        self._shown.not_interested = True
+        return True
+
     def next(self) -> Observation:
         """Log what was done to the current video, then show the next one."""
         self._log_current()
@@ -134,9 +162,9 @@ class SandboxFeed:
         s = self._shown
         duration = float(self.platform.catalogue.duration[s.item])
         clicked = s.liked or s.watch_s >= min(self.click_watch_s, 0.5 * duration)
-        r = Responses(*(np.array([[v]]) for v in (True, np.float32(s.watch_s), clicked, s.liked, bool(s.comments),
-                                                      s.shared)))
-        self.platform.record(np.array([self.user]), np.array([[s.item]]), r)
+        values = (True, np.float32(s.watch_s), clicked, s.liked, bool(s.comments), s.shared, s.followed,
+                  s.not_interested)
+        self.platform.record(np.array([self.user]), np.array([[s.item]]), Responses(*(np.array([[v]]) for v in values)))
 
     def close(self) -> None:
         """Log the last video."""
@@ -149,53 +177,66 @@ def transcript(title: str, description: str, tags: tuple[str, ...]) -> str:
     return f"{spoken} {' '.join(tags)}".strip()
 
 
-@dataclass(frozen=True)
-class ViewDecision:
-    """What an outside viewer does with one video."""
+def record_session(feed: SandboxFeed, viewer: Policy, videos: int, folder: Path, trace_id: str,
+                   started_at: datetime | None = None, seed: int = 0) -> Path:
+    """Drive the feed for `videos` videos with a Policy and write them as a Trace (recorded_by='sandbox').
 
-    watch_s: float
-    like: bool = False
-    comment: str | None = None
-    share: bool = False
-
-
-def record_session(feed: SandboxFeed, viewer: Callable[[Observation], ViewDecision], videos: int, folder: Path,
-                   trace_id: str, started_at: datetime | None = None) -> Path:
-    """Drive the feed for `videos` videos with `viewer` and write them as a Trace (recorded_by='sandbox')."""
+    A minimal driver kept for the sandbox's own recordings; audits use audit.runner.
+    """
+    persona = cast(PersonaLike, SimplePersona(feed.account))
     header = TraceHeader(trace_id, "sandbox", "sandbox", started_at or feed.clock.now(), persona_id=feed.account,
-                         extra={"recommender": feed.platform.pipeline.name, "seed": feed.platform.config.seed})
+                         extra={"recommender": feed.platform.pipeline.name, "seed": feed.platform.config.seed,
+                                "knobs": asdict(feed.knobs)})
+    steps: list[Step] = []
     with TraceWriter.create(folder, header) as writer:
         obs = feed.current()
         for index in range(videos):
-            decision = viewer(obs)
-            actions = _act(feed, decision)
-            frame = writer.add_file(cv2.imencode(".png", obs.frame)[1].tobytes(), "frame", f"{index:05d}.png")
-            writer.append(Step(index, obs.shown_at, decision.watch_s, actions, obs.meta, obs.category, obs.transcript,
-                               (frame,), extra={"item": obs.meta.video_id}))
+            decision = viewer.act(persona, obs, steps)
+            _act(feed, decision)
+            step = observation_step(obs, decision, index)
+            step = replace(step, extra={"item": obs.meta.video_id})
+            writer.append(step)
+            steps.append(step)
             obs = feed.next() if index + 1 < videos else obs
         feed.close()
         writer.update_header(ended_at=feed.clock.now())
     return Path(folder)
 
 
-def _act(feed: SandboxFeed, decision: ViewDecision) -> tuple[Action, ...]:
-    actions: list[Action] = []
+def _act(feed: SandboxFeed, decision: Decision) -> None:
     feed.watch(decision.watch_s)
-    if decision.like and feed.like():
-        actions.append(Action("like", at_s=decision.watch_s))
-    if decision.comment and feed.comment(decision.comment):
-        actions.append(Action("comment", text=decision.comment, at_s=decision.watch_s))
-    if decision.share and feed.share():
-        actions.append(Action("share", at_s=decision.watch_s))
-    return actions
+    if decision.like:
+        feed.like()
+    if decision.comment:
+        feed.comment(decision.comment_text or "nice")
+    if decision.share:
+        feed.share()
+    if decision.follow:
+        feed.follow()
+    if decision.not_interested:
+        feed.not_interested()
 
 
-def genre_viewer(favourites: set[str], rng: np.random.Generator) -> Callable[[Observation], ViewDecision]:
-    """A simple outside viewer: long watches and likes on favourite top-level categories, quick skips otherwise."""
+class GenreViewer:
+    """A Policy: long watches (and sometimes likes) on favourite top-level categories, quick skips otherwise."""
 
-    def decide(obs: Observation) -> ViewDecision:
-        fav = obs.category is not None and obs.category.top in favourites
-        watch = float(rng.lognormal(np.log(12.0 if fav else 1.5), 0.6))
-        return ViewDecision(round(watch, 2), like=fav and rng.random() < 0.3)
+    def __init__(self, favourites: set[str] | frozenset[str], seed: int = 0, like_rate: float = 0.3,
+                 long_s: float = 12.0, skip_s: float = 1.5):
+        self.favourites = frozenset(favourites)
+        self.like_rate, self.long_s, self.skip_s = like_rate, long_s, skip_s
+        self.rng = np.random.default_rng(seed)
 
-    return decide
+    def reseed(self, seed: int) -> None:
+        """Restart the random stream (the audit runner reseeds per step for exact resumes)."""
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, persona: PersonaLike, observation: Observation, history: Sequence[Step]) -> Decision:
+        """Watch a favourite long (like with probability like_rate); skip anything else quickly."""
+        fav = observation.category is not None and observation.category.top in self.favourites
+        watch = float(self.rng.lognormal(np.log(self.long_s if fav else self.skip_s), 0.6))
+        return Decision(round(watch, 2), like=bool(fav and self.rng.random() < self.like_rate))
+
+
+def genre_viewer(favourites: set[str], seed: int = 0) -> GenreViewer:
+    """The favourite-category viewer used by the ground-truth checks."""
+    return GenreViewer(favourites, seed)

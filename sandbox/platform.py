@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,13 +20,18 @@ from sandbox.creators.base import CreatorPolicy, CreatorProfile
 from sandbox.creators.baselines import BASELINES
 from sandbox.creators.memory import CreatorMemory
 from sandbox.llm_users import LLMUsers, pick_llm_users
+from sandbox.profiles import KNOBS, Engagement, KnobError, Knobs, Profiles, mix_slates
 from sandbox.recommenders.base import InteractionLog, RecContext, SeenFilter
 from sandbox.recommenders.registry import build_pipeline
 from sandbox.storage import load_checkpoint, save_checkpoint, write_step_log
 from sandbox.users import Responses, StatisticalUsers
 
+if TYPE_CHECKING:
+    from sandbox.feed import SandboxFeed
+
 log = logging.getLogger(__name__)
 HISTORY_LEN = 20  # recent clicks the platform keeps per user (DIN attends over them)
+FEED_OPTIONS = {"clock", "batch_size", "advance_every", "click_watch_s"}  # what open_account passes to SandboxFeed
 HISTORY_DECAY = 0.95  # per-step decay of the platform's per-user genre click counts
 
 
@@ -84,6 +89,8 @@ class Platform:
         self.pipeline = build_pipeline(config.recommender, config.options)
         self.log = InteractionLog(config.log_window)
         self.seen = SeenFilter(config.users)
+        self.profiles = Profiles(self.catalogue.genre_offset, self.catalogue.n_paths, config.profile, config.users,
+                                 config.knobs)
         self.genre_history = np.zeros((config.users, g), np.float32)
         self.recent_clicks = np.full((config.users, HISTORY_LEN), -1, np.int64)
         self.creator_exposure = np.zeros(config.creators)
@@ -126,7 +133,7 @@ class Platform:
     def context(self) -> RecContext:
         """What recommenders may see now."""
         return RecContext(self.step, self.catalogue, self.n_accounts, len(self.creators), self.genre_history,
-                          self.recent_clicks, self.creator_exposure, self.creator_clicks, self.rng)
+                          self.recent_clicks, self.creator_exposure, self.creator_clicks, self.rng, self.profiles)
 
     @property
     def n_accounts(self) -> int:
@@ -184,7 +191,24 @@ class Platform:
         """Slates for the given accounts from the current candidate pool (unseen items only)."""
         self.seen.ensure(self.n_accounts, self.catalogue.size)
         candidates = self.catalogue.recent(self.step, self.config.candidate_window)
-        return self.pipeline.recommend(users, candidates, k, self.context(), self.seen)
+        model = self.pipeline.recommend(users, candidates, k, self.context(), self.seen)
+        knobs = self.profiles.knobs[users]
+        if len(candidates) == 0 or np.all((knobs[:, 0] >= 1.0) & (knobs[:, 1] <= 0.0)):
+            return model
+        return self._mix(users, model, candidates, knobs)
+
+    def _mix(self, users: np.ndarray, model: np.ndarray, candidates: np.ndarray, knobs: np.ndarray) -> np.ndarray:
+        """Random and exploration slots (the knobs) drawn from the unseen pool, the rest from the model."""
+        k = model.shape[1]
+        draws = candidates[self.rng.integers(len(candidates), size=(len(users), 3 * k))]
+        valid = ~self.seen.seen_pairs(users, draws) & ~(draws[:, :, None] == model[:, None, :]).any(2)
+        order = np.argsort(draws, axis=1, kind="stable")
+        ordered = np.take_along_axis(draws, order, 1)
+        repeat = np.zeros_like(valid)
+        np.put_along_axis(repeat, order, np.c_[np.zeros((len(users), 1), bool), ordered[:, 1:] == ordered[:, :-1]], 1)
+        scores = self.profiles.path_scores(users)
+        outside = np.take_along_axis(scores, self.catalogue.paths(draws), 1) <= 0.0
+        return mix_slates(model, knobs, outside, draws, valid & ~repeat, self.rng)
 
     def _respond(self, users: np.ndarray, slates: np.ndarray) -> Responses:
         responses = self.users.respond(users, np.maximum(slates, 0), self.catalogue, self.rng)
@@ -214,6 +238,19 @@ class Platform:
         flat = user[clicked] * g + cat.genre[item[clicked]]
         self.genre_history += np.bincount(flat, minlength=self.n_accounts * g).reshape(-1, g).astype(np.float32)
         self._push_recent(users, np.where(shown & responses.clicked, slates, -1))
+        self._update_profiles(users, slates, responses, shown)
+
+    def _update_profiles(self, users: np.ndarray, slates: np.ndarray, r: Responses, shown: np.ndarray) -> None:
+        cat = self.catalogue
+        items = np.maximum(slates, 0)
+        none = np.zeros_like(shown)
+        engagement = Engagement(r.watch_s, cat.duration[items], r.liked, r.commented, r.shared,
+                                none if r.followed is None else r.followed,
+                                none if r.not_interested is None else r.not_interested)
+        self.profiles.update(users, cat.paths(items), engagement.value(self.config.profile), shown)
+        if r.followed is not None:
+            for row, col in zip(*np.nonzero(r.followed & shown)):
+                self.profiles.follow(int(users[row]), int(cat.creator[items[row, col]]))
 
     def _push_recent(self, users: np.ndarray, clicked_items: np.ndarray) -> None:
         merged = np.concatenate([self.recent_clicks[users], clicked_items], axis=1)
@@ -305,17 +342,33 @@ class Platform:
         state["policies"] = {}
         return state
 
+    def add_account(self, name: str, knobs: Knobs | None = None) -> int:
+        """Open a fresh account whose actions come from outside (an audit); returns its account id."""
+        if name in self.external:
+            raise ValueError(f"account {name!r} is already open on this platform")
+        g = self.catalogue.n_genres
+        self.genre_history = np.vstack([self.genre_history, np.zeros((1, g), np.float32)])
+        self.recent_clicks = np.vstack([self.recent_clicks, np.full((1, HISTORY_LEN), -1, np.int64)])
+        self.profiles.add(knobs or self.config.knobs)
+        self.seen.ensure(self.n_accounts, self.catalogue.size)
+        self.external[name] = self.n_accounts - 1
+        return self.n_accounts - 1
+
+    def open_account(self, name: str = "audit", **options: Any) -> SandboxFeed:
+        """A SandboxFeed on a fresh outside account; knobs (personalisation, exploration, inertia) default to the
+        config's, other options go to SandboxFeed (clock, batch_size, advance_every, click_watch_s)."""
+        from sandbox.feed import SandboxFeed
+
+        unknown = sorted(set(options) - set(KNOBS) - FEED_OPTIONS)
+        if unknown:
+            raise KnobError(f"open_account: unknown option {unknown[0]!r}; knobs: {', '.join(KNOBS)}; "
+                            f"feed options: {', '.join(sorted(FEED_OPTIONS))}")
+        knobs = self.config.knobs.replace(**{k: options.pop(k) for k in KNOBS if k in options})
+        return SandboxFeed(self, name, knobs=knobs, **options)
+
     def add_policy_group(self, key: str, policy: CreatorPolicy, creator_ids: Sequence[int]) -> None:
         """Make some creators follow another policy (e.g. mix LLM creators into a baseline world)."""
         self.policies[key] = policy
         for cid in creator_ids:
             self.creators[cid].policy_key = key
 
-
-def add_external_account(platform: Platform) -> int:
-    """Open a fresh account whose actions come from outside (an audit); returns its user id."""
-    g = platform.catalogue.n_genres
-    platform.genre_history = np.vstack([platform.genre_history, np.zeros((1, g), np.float32)])
-    platform.recent_clicks = np.vstack([platform.recent_clicks, np.full((1, HISTORY_LEN), -1, np.int64)])
-    platform.seen.ensure(platform.n_accounts, platform.catalogue.size)
-    return platform.n_accounts - 1

@@ -52,6 +52,8 @@ class Responses:
     liked: np.ndarray
     commented: np.ndarray
     shared: np.ndarray
+    followed: np.ndarray | None = None  # outside accounts only; None = nobody followed
+    not_interested: np.ndarray | None = None  # outside accounts only; None = nobody said so
 
     @classmethod
     def empty(cls, n: int, k: int) -> Responses:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from sandbox.catalogue import Catalogue
+from sandbox.profiles import Profiles
 
 
 class InteractionLog:
@@ -54,12 +55,14 @@ class RecContext:
     creator_exposure: np.ndarray  # cumulative impressions per creator
     creator_clicks: np.ndarray  # cumulative clicks per creator
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    profiles: Profiles | None = None  # per-account engagement profiles, updated after every video
 
 
 class Recommender(abc.ABC):
     """Learns from the interaction log and scores (users x candidate items)."""
 
     name = "recommender"
+    personalised = True  # False: scores ignore who is asking (random, popularity); profiles are not added
 
     def fit(self, log: InteractionLog, ctx: RecContext) -> None:
         """(Re)train on the log; the default learns nothing."""
@@ -92,6 +95,17 @@ def minmax_rows(scores: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(scores), out, -np.inf)
 
 
+def zscore_rows(scores: np.ndarray) -> np.ndarray:
+    """Centre each row and scale it to unit standard deviation (constant rows become 0).
+
+    >>> zscore_rows(np.array([[1.0, 3.0]], np.float32)).tolist()
+    [[-1.0, 1.0]]
+    """
+    centred = scores - scores.mean(1, keepdims=True)
+    std = centred.std(1, keepdims=True)
+    return (centred / np.where(std > 0, std, 1.0)).astype(np.float32)
+
+
 class SeenFilter:
     """Which items each user has been shown already (a packed bit matrix), so feeds do not repeat."""
 
@@ -113,6 +127,12 @@ class SeenFilter:
         rows = np.broadcast_to(users[:, None], items.shape).ravel()
         flat = items.ravel()
         np.bitwise_or.at(self.bits, (rows, flat >> 3), (1 << (flat & 7)).astype(np.uint8))
+
+    def seen_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Bool (n, r): users[i] already saw items[i, j]."""
+        items = np.asarray(items, np.int64)
+        byte = self.bits[users[:, None], items >> 3]
+        return ((byte >> (items & 7).astype(np.uint8)) & 1).astype(bool)
 
     def seen(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Bool (users, items): already shown."""
@@ -166,6 +186,11 @@ class Pipeline:
     def _slates(self, users: np.ndarray, candidates: np.ndarray, k: int, ctx: RecContext,
                 seen: SeenFilter | None) -> np.ndarray:
         scores = self.recommender.score(users, candidates, ctx).astype(np.float32)
+        if self.recommender.personalised and ctx.profiles is not None:
+            # the model is retrained on a schedule; the profile moves after every video
+            cat, profiles = ctx.catalogue, ctx.profiles
+            scores = (profiles.config.model_weight * zscore_rows(scores)
+                      + profiles.item_scores(users, cat.paths(candidates), cat.creator[candidates]))
         if seen is not None:
             scores[seen.seen(users, candidates)] = -np.inf
         cand = np.broadcast_to(candidates[None, :], scores.shape)

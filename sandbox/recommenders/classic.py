@@ -11,6 +11,7 @@ class RandomRecommender(Recommender):
     """Scores are independent uniform draws from the platform's seeded generator."""
 
     name = "random"
+    personalised = False
 
     def score(self, users: np.ndarray, items: np.ndarray, ctx: RecContext) -> np.ndarray:
         """Uniform random scores."""
@@ -21,6 +22,7 @@ class PopularityRecommender(Recommender):
     """Everyone gets the items with the most recent clicks: clicks weighted by decay ** age in steps."""
 
     name = "pop"
+    personalised = False
 
     def __init__(self, decay: float = 0.8):
         if not 0.0 < decay <= 1.0:

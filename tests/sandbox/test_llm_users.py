@@ -54,7 +54,7 @@ def test_llm_users_follow_the_model_and_fall_back_on_bad_replies():
     assert users.stats["model_calls"] == platform.config.slate_size  # one batch per slate position
     platform.run()  # the rest of the run: memories fill, nothing crashes
     assert all(len(m) == users.llm_config.memory for m in users.memories.values())
-    assert "Recently watched:\n- '" in model.calls[-1].messages[-1].text
+    assert "Recently watched:\n- " in model.calls[-1].messages[-1].text
 
 
 def test_exit_ends_the_session_and_a_failing_backend_never_stops_a_run():
