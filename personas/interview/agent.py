@@ -25,6 +25,7 @@ from personas.interview.small_model import (
     STYLES,
     compact_question_messages,
     ensure_fact,
+    fix_time_units,
     parse_question,
     question_fact,
     resolve_style,
@@ -233,7 +234,7 @@ class InterviewAgent:
             cited = self.example(f"E{match.group(1)}")
             return f'"{cited.title}"' if cited else match.group(0)
 
-        return " ".join(_ID_IN_TEXT.sub(by_title, str(obj["question"]).strip()).split())
+        return fix_time_units(" ".join(_ID_IN_TEXT.sub(by_title, str(obj["question"]).strip()).split()))
 
     def _cites(self, obj: dict[str, Any]) -> tuple[str, ...]:
         named = {str(c).strip().upper() for c in obj.get("cites", []) if isinstance(c, (str, int))}
@@ -250,7 +251,8 @@ class InterviewAgent:
             text = fallback_question(section, start + offset, use_hint)
             if find_duplicate(text, previous, self.config.duplicate_threshold) is None:
                 return text, (hint_ids if use_hint else ()), "fallback"
-        return f"Is there anything else about {section.title.lower()} you would like to add? (question {start + 1})", (), "fallback"
+        fallback = f"Is there anything else about {section.title.lower()} you would like to add? (question {start + 1})"
+        return fallback, (), "fallback"
 
     def _check_section_done(self) -> None:
         section = self.current_section

@@ -17,27 +17,31 @@ from personas.persona import TRAIT_LEVELS, Persona, PersonaError
 
 TASK_ANSWER = "TASK: answer_as_interviewee"
 DEFAULT_PERSONAS = "simulated_personas.yaml"
-# First-person statements that turn a hidden trait level into something the role-player can say.
+# First-person statements that turn a hidden trait level into something the role-player can say. They are
+# paraphrases that never use a word the cue reader (personas/interview/cues.py) looks for, nor its hedges, so
+# a trait is recovered only when the interviewee puts it in its own words: recovery is not circular.
 TRAIT_STATEMENTS: dict[str, dict[str, str]] = {
     "content_vs_creator": {
-        "content": "I watch for the topic; I rarely notice or care who made a video.",
-        "balanced": "Topic matters most, but I do come back to a few creators I like.",
-        "creator": "I follow specific creators and watch almost anything they post.",
+        "content": "What a clip is about decides whether I stay; the person behind it hardly registers with me.",
+        "balanced": "Mostly the theme of a clip keeps me watching, though a handful of faces I recognise always get my "
+                    "attention.",
+        "creator": "Certain people on the app are my favourites, and whatever they upload I watch right away.",
     },
     "emotion_regulation": {
-        "low": "I don't use videos to manage my mood; I watch to learn or pass a few minutes.",
-        "medium": "Sometimes I put on something funny when I'm tired, but not often.",
-        "high": "I scroll to calm down or cheer up; videos are how I handle stress and boredom.",
+        "low": "My feelings have nothing to do with it; I open the app to pick up facts and tips.",
+        "medium": "On a rough day I'll look for something funny, though that is not my main reason.",
+        "high": "Clips are how I get through bad days: when I'm worn out, down or restless I scroll until I feel better.",
     },
     "novelty_tolerance": {
-        "low": "I stick to the same few topics and swipe away anything unfamiliar.",
-        "medium": "I'll give a new topic a few seconds if it looks good.",
-        "high": "I love discovering new, unfamiliar topics and get bored when the feed repeats.",
+        "low": "I keep to my two or three favourite kinds of clip and skip whatever looks strange to me.",
+        "medium": "If an odd clip looks promising I give it a moment before deciding.",
+        "high": "I love stumbling onto things I've never seen, and a feed that repeats itself quickly bores me.",
     },
     "social_sensitivity": {
-        "low": "I never like, comment or share, and I don't care what's popular.",
-        "medium": "I like things now and then and share the odd video with friends.",
-        "high": "I like and comment a lot, share with friends daily, and notice what's trending.",
+        "low": "I keep my reactions off the app entirely and pay no attention to what everyone else is watching.",
+        "medium": "Once in a while I tap the heart on a clip or pass one along to a pal.",
+        "high": "I hit the heart and write replies on lots of clips, pass them along to my mates every day, and keep up "
+                "with whatever is hot right now.",
     },
 }
 # Words in a question that point at a trait, so a small model is shown only the statements that matter.
@@ -73,7 +77,8 @@ class HiddenPersona:
     def role_prompt(self) -> str:
         """The system prompt that makes a chat model play this person."""
         statements = " ".join(TRAIT_STATEMENTS[name][level] for name, level in self.traits.items())
-        return (f"You are {self.persona_id}, a real person being interviewed about how you watch short videos. "
+        # The persona id is not said: ids such as "curious-commuter" would hand the model a cue word.
+        return ("You are a real person being interviewed about how you watch short videos. "
                 f"{self.description} {statements} Answer in the first person, in two or three honest sentences, "
                 "consistent with this description. Never mention that you are role-playing.")
 

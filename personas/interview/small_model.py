@@ -30,9 +30,10 @@ QUESTION_EXAMPLE = ("Topic: what makes you swipe away quickly\nFact: you skipped
                     "You skipped a video after just 1 second. What made you swipe away so fast?")
 ANSWER_SYSTEM = ("You are a person being interviewed about how you watch short videos. Answer in one or two short "
                  "sentences, in the first person, saying the facts about you in your own words.")
+# The worked example carries no cue word of the trait reader either, so the model cannot copy one into every answer.
 ANSWER_EXAMPLE = ("Question: What makes you open the app?\nFacts about me:\n- I watch on my lunch break.\n"
-                  "- I like cooking videos and send recipes to my sister.\nAnswer with the facts.",
-                  "I open it on my lunch break to unwind. I mostly look for cooking videos, and I send the best recipes "
+                  "- Cooking clips are my favourites and I pass recipes on to my sister.\nAnswer with the facts.",
+                  "I open it on my lunch break. Cooking clips are my favourites, and I pass the best recipes on "
                   "to my sister.")
 
 
@@ -110,7 +111,7 @@ def clean_reply(text: str, max_sentences: int = 3) -> str:
     "I'm usually scrolling to watch cat videos."
     """
     kept: list[str] = []
-    for sentence in sentences(text):
+    for sentence in sentences(fix_time_units(text)):
         if _key(sentence) in {_key(k) for k in kept} or has_word_loop(sentence) or _restates(sentence, kept):
             break
         kept.append(sentence)
@@ -129,10 +130,14 @@ def question_fact(section: Section, features: BehaviourFeatures, hint: str) -> s
     """One behaviour fact for the section's question, in the second person (the contrast hint when fitting)."""
     f, sid = features, section.id
     minutes = float(np.median(f.temporal.session_minutes)) if f.temporal.session_minutes else 0.0
+    # "around 11 am", not "11:00": small models merge a clock time with a duration ("about 13:00 minutes")
     facts = {
-        "usage_context": f"your sessions last about {minutes:.0f} minutes, most often around {f.temporal.peak_hour:02d}:00",
-        "engagement_logic": f"you liked {f.like_rate:.0%} of videos, commented on {f.comment_rate:.0%} and shared {f.share_rate:.0%}",
-        "emotion_regulation": f"your sessions last about {minutes:.0f} minutes and {f.long_watch_rate:.0%} of videos get a long watch",
+        "usage_context": f"your sessions last about {minutes:.0f} minutes, "
+                         f"most often around {clock_phrase(f.temporal.peak_hour)}",
+        "engagement_logic": f"you liked {f.like_rate:.0%} of videos, commented on {f.comment_rate:.0%} "
+                            f"and shared {f.share_rate:.0%}",
+        "emotion_regulation": f"your sessions last about {minutes:.0f} minutes "
+                              f"and {f.long_watch_rate:.0%} of videos get a long watch",
     }
     if sid == "creator_affinity" and f.creators.top_authors:
         top = f.creators.top_authors[0]
@@ -141,6 +146,32 @@ def question_fact(section: Section, features: BehaviourFeatures, hint: str) -> s
     if sid in ("exploration", "avoidance") and known:
         facts[sid] = f"you mostly watch {known[0]} and rarely {known[-1]}" if len(known) > 1 else f"you mostly watch {known[0]}"
     return facts.get(sid) or hint or f"you skip {f.quick_skip_rate:.0%} of videos within 3 seconds"
+
+
+def clock_phrase(hour: int) -> str:
+    """An hour of the day in words a small model will not turn into a duration.
+
+    >>> clock_phrase(0), clock_phrase(11), clock_phrase(12), clock_phrase(23)
+    ('midnight', '11 am', 'noon', '11 pm')
+    """
+    hour %= 24
+    if hour in (0, 12):
+        return "midnight" if hour == 0 else "noon"
+    return f"{hour} am" if hour < 12 else f"{hour - 12} pm"
+
+
+_CLOCK_DURATION = re.compile(r"\b(\d{1,2}):00\s+(seconds?|secs?|minutes?|mins?|hours?|hrs?)\b", re.I)
+_CLOCK_PERIOD = re.compile(r"\b(\d{1,2}):00\s*([ap])\.?m\b", re.I)
+
+
+def fix_time_units(text: str) -> str:
+    """Repair a clock time glued to a duration unit, and "11:00 pm" to "11 pm".
+
+    >>> fix_time_units("You usually scroll for about 13:00 minutes, around 11:00 pm. About 11:00 hours?")
+    'You usually scroll for about 13 minutes, around 11 pm. About 11 hours?'
+    """
+    text = _CLOCK_DURATION.sub(r"\1 \2", text)
+    return _CLOCK_PERIOD.sub(lambda m: f"{m.group(1)} {m.group(2).lower()}m", text)
 
 
 def compact_question_messages(goal: str, fact: str) -> list[Message]:
@@ -172,7 +203,8 @@ def ensure_fact(question: str, fact: str) -> tuple[str, bool]:
     ('You skipped a video after 1 s. Why was that?', True)
     """
     numbers = re.findall(r"\d+(?:\.\d+)?", fact)
-    if (numbers and any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", question) for n in numbers)) or (not numbers and _key(fact) in _key(question)):
+    stated = any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", question) for n in numbers)
+    if (numbers and stated) or (not numbers and _key(fact) in _key(question)):
         return question, False
     return f"{fact[0].upper()}{fact[1:]}. {question}", True
 
@@ -181,4 +213,5 @@ def compact_answer_messages(facts: Sequence[str], question: str) -> list[Message
     """An answer request a small model follows: one worked example, then the relevant facts and the question."""
     listed = "\n".join(f"- {fact}" for fact in facts)
     return [system(ANSWER_SYSTEM), user(ANSWER_EXAMPLE[0]), assistant(ANSWER_EXAMPLE[1]),
-            user(f"Question: {question}\nFacts about me:\n{listed}\nAnswer with the facts.")]  # facts last: small models heed the end
+            # facts last: small models heed the end
+            user(f"Question: {question}\nFacts about me:\n{listed}\nAnswer with the facts.")]

@@ -95,11 +95,29 @@ def test_config_resolves_style_by_backend() -> None:
         InterviewConfig(style="tiny")
 
 
-def test_cues_read_every_hidden_statement_at_its_own_level() -> None:
-    from personas.interview.cues import read_trait
-    from personas.interview.simulated import TRAIT_STATEMENTS
+def test_hidden_personas_never_use_the_cue_readers_words() -> None:
+    """Recovery is not circular: the role-player's prompt holds no cue word or hedge the reader looks for."""
+    from personas.interview.cues import HEDGES, TRAIT_CUES, read_trait
+    from personas.interview.simulated import TRAIT_STATEMENTS, load_hidden_personas
+    from personas.interview.small_model import ANSWER_EXAMPLE
 
+    cues = {cue for ups, downs in TRAIT_CUES.values() for cue in ups + downs} | set(HEDGES)
+    texts = [text for levels in TRAIT_STATEMENTS.values() for text in levels.values()]
+    texts += [hidden.role_prompt() for hidden in load_hidden_personas()] + list(ANSWER_EXAMPLE)
+    for text in texts:
+        found = sorted(cue for cue in cues if cue in text.lower())
+        assert not found, (found, text)
     for name, levels in TRAIT_STATEMENTS.items():
         for level, text in levels.items():
-            reading = read_trait(name, [Turn(1, "s", "q?", answer=text)])
-            assert reading is not None and reading.level == level, (name, level, text)
+            assert read_trait(name, [Turn(1, "s", "q?", answer=text)]) is None, (name, level)
+
+
+def test_question_facts_never_read_as_clock_durations() -> None:
+    from personas.interview.small_model import clock_phrase, fix_time_units, parse_question
+
+    assert [clock_phrase(h) for h in (0, 1, 11, 12, 13, 23, 24)] == ["midnight", "1 am", "11 am", "noon", "1 pm", "11 pm",
+                                                                       "midnight"]
+    assert parse_question("You usually scroll for about 13:00 minutes. Why so long?") == \
+        "You usually scroll for about 13 minutes. Why so long?"
+    assert fix_time_units("about 11:00 hours, or 2:00 hrs") == "about 11 hours, or 2 hrs"
+    assert fix_time_units("at 11:00 or 23:00, 11:30 minutes") == "at 11:00 or 23:00, 11:30 minutes"  # real clock times stay
