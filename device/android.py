@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -28,21 +29,46 @@ class AttachedDevice:
     model: str = ""
 
 
-def _client(host: str, port: int | None) -> Any:
+ADB_PORT_ENV = "ANDROID_ADB_SERVER_PORT"
+DEFAULT_ADB_PORT = 5037
+ADB_SERVER_TIMEOUT_S = 10.0  # an adb server answers `devices` in milliseconds; a silent port must not hang us
+
+
+def adb_port(port: int | None = None) -> int:
+    """The adb server port: the given one, else $ANDROID_ADB_SERVER_PORT, else 5037 (checked to be a real port)."""
+    source = "--adb-port"
+    if port is None:
+        raw = os.environ.get(ADB_PORT_ENV, "").strip()
+        if not raw:
+            return DEFAULT_ADB_PORT
+        source = f"${ADB_PORT_ENV}"
+        try:
+            port = int(raw)
+        except ValueError:
+            raise DeviceError(f"{source}={raw!r} is not a port number; set it to 1..65535 or unset it") from None
+    if isinstance(port, bool) or not 1 <= port <= 65535:
+        raise DeviceError(f"{source} {port} is not a port; use 1..65535 (adb's default is {DEFAULT_ADB_PORT})")
+    return port
+
+
+def _client(host: str, port: int | None, socket_timeout: float | None = None) -> Any:
     import adbutils
 
-    return adbutils.AdbClient(host=host, port=port) if port else adbutils.AdbClient(host=host)
+    return adbutils.AdbClient(host=host, port=adb_port(port), socket_timeout=socket_timeout)
 
 
-def list_devices(host: str = "127.0.0.1", port: int | None = None) -> list[AttachedDevice]:
-    """Phones the adb server sees (any state: device, unauthorized, offline)."""
+def list_devices(host: str = "127.0.0.1", port: int | None = None,
+                 timeout_s: float = ADB_SERVER_TIMEOUT_S) -> list[AttachedDevice]:
+    """Phones the adb server sees (any state: device, unauthorized, offline); a silent server fails after timeout_s."""
     import adbutils
 
+    resolved = adb_port(port)
     try:
-        infos = _client(host, port).list(extended=True)
-    except (adbutils.AdbError, OSError) as err:
-        raise DeviceError(f"cannot reach the adb server on {host}:{port or 5037} ({err}); "
-                          "install Android platform-tools and run `adb start-server`") from err
+        infos = _run_with_timeout(lambda: _client(host, resolved, timeout_s).list(extended=True), timeout_s + 1.0)
+    except (adbutils.AdbError, OSError) as err:  # TimeoutError and AdbTimeout included
+        raise DeviceError(f"cannot reach the adb server on {host}:{resolved} ({err or type(err).__name__}); "
+                          "install Android platform-tools and run `adb start-server`, "
+                          f"or point --adb-port / ${ADB_PORT_ENV} at the right port") from err
     return [AttachedDevice(i.serial, i.state, i.tags.get("model", "")) for i in infos]
 
 
@@ -267,7 +293,6 @@ class AndroidDevice:
 
 def _lines(stream: Any) -> Iterator[str]:
     try:
-        for line in stream:
-            yield line
+        yield from stream
     except (TimeoutError, OSError):
         return

@@ -15,7 +15,8 @@ from recorder.config import ConfigError, load_config
 from recorder.console import console
 
 device_app = typer.Typer(help="Phones over USB: list, check, dump screens, and the virtual phone.", no_args_is_help=True)
-PortOpt = Annotated[int | None, typer.Option("--adb-port", help="adb server port (default: $ANDROID_ADB_SERVER_PORT or 5037).")]
+PortOpt = Annotated[int | None, typer.Option("--adb-port", min=1, max=65535,
+                                             help="adb server port. [default: $ANDROID_ADB_SERVER_PORT or 5037]")]
 
 
 @device_app.command("list")
@@ -130,7 +131,7 @@ def build_virtual(config: VirtualConfig):
 
 @device_app.command("virtual")
 def virtual_command(app: Annotated[str | None, typer.Option(help="App profile to imitate.")] = None,
-                    port: Annotated[int | None, typer.Option(help="Loopback port (0 = any free one).")] = None,
+                    port: Annotated[int | None, typer.Option(min=0, max=65535, help="Loopback port (0 = any free one).")] = None,
                     faults: Annotated[str | None, typer.Option(help="Faults to schedule, e.g. popup,ad,crash.")] = None,
                     fault_rate: Annotated[float | None, typer.Option(help="Chance of a fault per swipe.")] = None,
                     time_scale: Annotated[float | None, typer.Option(help="Feed seconds per wall second.")] = None,
@@ -143,9 +144,13 @@ def virtual_command(app: Annotated[str | None, typer.Option(help="App profile to
         server, phone = build_virtual(options)
     except (ConfigError, ValueError, KeyError) as err:
         raise fail(str(err), code=1)
+    except OSError as err:  # e.g. the port is taken
+        raise fail(f"cannot serve on 127.0.0.1:{options.port} ({err.strerror or err}); "
+                   "pick another --port or 0 for any free one")
     with server:
         console.print(f"virtual {options.app} phone {phone.serial} on 127.0.0.1:{server.port}\n"
-                      f"  export ANDROID_ADB_SERVER_PORT={server.port}; personaact device check {phone.serial} --app {options.app}")
+                      f"  export ANDROID_ADB_SERVER_PORT={server.port}; "
+                      f"personaact device check {phone.serial} --app {options.app}")
         deadline = time.monotonic() + options.duration_s if options.duration_s else None
         try:
             while deadline is None or time.monotonic() < deadline:
