@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from device.counts import format_count
 from device.profiles import AppProfile, PopupRule
 from device.virtual import hierarchy as hv
@@ -18,6 +20,7 @@ from recorder.trace import VideoMeta
 
 FAULT_KINDS = ("popup", "ad", "live", "login_wall", "crash", "hang", "disconnect")
 DOUBLE_TAP_S = 0.5
+LONG_PRESS_MS = 500  # a press held this long opens the video's long-press menu
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class PhoneState:
     typed: str = ""
     clipboard: str = ""
     liked: set[int] = field(default_factory=set)
+    followed: set[str] = field(default_factory=set)  # authors this account follows
     hangs_left: int = 0
     offline_until: float = 0.0
     shown_at: float = field(default_factory=time.monotonic)
@@ -73,6 +77,9 @@ class VirtualPhone:
         self._rng = random.Random(schedule.seed)
         self._observation = feed.current()
         self._last_video_tap = -10.0
+        self.shown: list[tuple[str, str | None, str | None, str | None]] = []  # (kind, video id, author, caption)
+        self._advancing = False
+        self._log_shown()
 
     # --- what is shown -------------------------------------------------------------------------------
     @property
@@ -124,6 +131,10 @@ class VirtualPhone:
         meta, label = self._shown_meta()
         liked = self.state.inserted is None and self._liked()
         boxes = hv.video_boxes(self.profile, meta, liked, size, label)
+        if self.profile.follow is not None and not self.state.inserted:
+            boxes.append(hv.follow_box(self.profile, meta.author in self.state.followed, size))
+        if self.state.panel == "menu" or (self.state.panel == "share" and self.profile.not_interested_via == "share"):
+            boxes += hv.not_interested_boxes(self.profile, size)
         if self.state.panel == "comment":
             boxes += hv.comment_boxes(self.profile, size, self.state.typed)
         elif self.state.panel == "share":
@@ -140,6 +151,10 @@ class VirtualPhone:
 
     def screenshot_jpeg(self, quality: int = 80) -> bytes:
         """The screen as JPEG bytes."""
+        return encode_jpeg(self.screen_frame(), quality)
+
+    def screen_frame(self, scale: int = 4, upscale: bool = True) -> np.ndarray:
+        """The screen as a BGR image (drawn at 1/`scale`; full size when `upscale`), as screenshots and scrcpy see it."""
         with self.lock:
             meta, _ = self._shown_meta()
             category = self._observation.category
@@ -150,7 +165,20 @@ class VirtualPhone:
             colour = category_colour(category) if self.state.foreground else (40, 40, 40)
             controls = self._drawn_controls() if self.state.foreground else []
             elapsed = time.monotonic() - self.state.shown_at
-        return encode_jpeg(render_screen(self.size, lines, colour, elapsed, overlay, controls=controls), quality)
+            pattern = f"{self._screen_kind()}:{self._observation.position}:{meta.author}:{meta.caption}"
+        return render_screen(self.size, lines, colour, elapsed, overlay, scale=scale, controls=controls,
+                             pattern=pattern if self.state.foreground else None, upscale=upscale)
+
+    def speaking(self) -> tuple[str, str, float]:
+        """(what is shown, what it says, wall seconds since it appeared): the audio the scrcpy stream plays."""
+        with self.lock:
+            if not self.state.foreground:
+                return "launcher", "", 0.0
+            inserted = self.state.inserted
+            meta, _ = self._shown_meta()
+            text = meta.caption or "" if inserted else self._observation.transcript or meta.caption or ""
+            key = f"{inserted or 'video'}:{self._observation.position}"
+            return key, text, time.monotonic() - self.state.shown_at
 
     def _drawn_controls(self) -> list[tuple[tuple[int, int, int, int], str, bool]]:
         """The like/comment/favourite/share controls with their counts, as the hierarchy reports them."""
@@ -177,7 +205,9 @@ class VirtualPhone:
         with self.lock:
             self.log.append(("tap", (x, y)))
             target = self._hit(x, y)
-            if target is not None:
+            if target == "video" and hold_ms >= LONG_PRESS_MS and self.profile.not_interested_via == "long_press":
+                self._open("menu")
+            elif target is not None:
                 self._press(target)
 
     def _press(self, target: str) -> None:
@@ -186,11 +216,11 @@ class VirtualPhone:
             "button": self._dismiss_popup, "icon": self._launch, "like": self._toggle_like,
             "comment": lambda: self._open("comment"), "share": lambda: self._open("share"),
             "send": self._send_comment, "share_action": self._share, "video": self._video_tap,
-            "input": lambda: None,
+            "input": lambda: None, "follow": self._follow, "not_interested": self._not_interested,
         }
         if state.popup and target != "button":
             return  # a modal dialog swallows touches elsewhere
-        if state.inserted and target in ("like", "comment", "share"):
+        if state.inserted and target in ("like", "comment", "share", "follow", "not_interested"):
             return  # likes on inserted ads/lives do not reach the feed
         action = actions.get(target)
         if action:
@@ -212,6 +242,28 @@ class VirtualPhone:
         if self.feed.like():
             self.state.liked.add(position)
             self.log.append(("like", position))
+
+    def _follow(self) -> None:
+        author = self._observation.meta.author
+        if author and author not in self.state.followed and self.feed.follow():
+            self.state.followed.add(author)
+            self.log.append(("follow", self._observation.position))
+
+    def _not_interested(self) -> None:
+        self.state.panel = None
+        if self.feed.not_interested():
+            self.log.append(("not_interested", self._observation.position))
+            self._advance()  # the app drops the video and shows the next one
+
+    def _log_shown(self) -> None:
+        """Note what the screen shows now (the ground truth a trace is checked against)."""
+        kind = self.state.inserted
+        if kind:
+            self.shown.append((kind, None, None, None))
+        else:
+            meta = self._observation.meta
+            self.shown.append(("live" if meta.is_live else "ad" if meta.is_ad else "video", meta.video_id, meta.author,
+                               hv.caption_with_tags(meta)))
 
     def _video_tap(self) -> None:
         now = time.monotonic()
@@ -269,7 +321,12 @@ class VirtualPhone:
             self.feed.watch(dwell)
             self._observation = self.feed.next()
         self.state.shown_at = time.monotonic()
-        self._scheduled_fault()
+        self._advancing = True
+        try:
+            self._scheduled_fault()
+        finally:
+            self._advancing = False
+        self._log_shown()
 
     def _scheduled_fault(self) -> None:
         if self.schedule.kinds and self._rng.random() < self.schedule.rate:
@@ -300,6 +357,8 @@ class VirtualPhone:
                 self.state.popup = self.profile.popup(popup) if popup else self._rng.choice(self.profile.popups)
             elif kind in ("ad", "live"):
                 self.state.inserted = kind
+                if not self._advancing:
+                    self._log_shown()
             elif kind == "login_wall":
                 self.state.login_wall = True
             elif kind == "crash":

@@ -34,10 +34,16 @@ Control = tuple[tuple[int, int, int, int], str, bool]
 
 
 def render_screen(size: tuple[int, int], lines: Sequence[str], colour: tuple[int, int, int], t_s: float,
-                  overlay: Sequence[str] = (), scale: int = 4, controls: Sequence[Control] = ()) -> np.ndarray:
-    """A BGR frame (`size` = width, height, drawn at 1/`scale` then upscaled to keep it cheap)."""
+                  overlay: Sequence[str] = (), scale: int = 4, controls: Sequence[Control] = (),
+                  pattern: str | None = None, upscale: bool = True) -> np.ndarray:
+    """A BGR frame (`size` = width, height, drawn at 1/`scale` then upscaled unless `upscale` is False).
+
+    `pattern` seeds shapes that make each video look different, as real videos do, even within one category.
+    """
     width, height = size[0] // scale, size[1] // scale
     frame = np.full((height, width, 3), colour, dtype=np.uint8)
+    if pattern:
+        _draw_pattern(frame, pattern)
     # A bar sweeping down the frame makes consecutive screenshots differ, as a playing video does.
     y = int((t_s * 60) % height)
     cv2.rectangle(frame, (0, y), (width, min(height, y + height // 20)), (255, 255, 255), -1)
@@ -50,7 +56,17 @@ def render_screen(size: tuple[int, int], lines: Sequence[str], colour: tuple[int
         for i, line in enumerate(overlay):
             cv2.putText(frame, _ascii(line)[:30], (width // 10 + 8, height * 3 // 8 + 30 + 24 * i),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1, cv2.LINE_AA)
-    return cv2.resize(frame, size, interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(frame, size, interpolation=cv2.INTER_NEAREST) if upscale else frame
+
+
+def _draw_pattern(frame: np.ndarray, seed_text: str) -> None:
+    """Three large discs whose places and shades come from `seed_text` (stable for one video)."""
+    digest = hashlib.sha1(seed_text.encode("utf-8")).digest()
+    height, width = frame.shape[:2]
+    for i in range(3):
+        a, b, c, d = digest[4 * i:4 * i + 4]
+        centre = (a * width // 256, b * height // 256)
+        cv2.circle(frame, centre, max(8, width // 6 + c % (width // 4)), (d, 255 - d, (d * 7) % 256), -1)
 
 
 def _draw_controls(frame: np.ndarray, controls: Sequence[Control], scale: int) -> None:

@@ -191,7 +191,7 @@ class AdbHandler(socketserver.BaseRequestHandler):
             sock.sendall(b"OKAYOKAY")
             return False
         if command == "list-forward":
-            sock.sendall(b"OKAY" + _block("".join(f"{serial} {l} {r}\n" for l, r in srv.forwards.items())))
+            sock.sendall(b"OKAY" + _block("".join(f"{serial} {lo} {re}\n" for lo, re in srv.forwards.items())))
             return False
         if command.startswith("killforward"):
             srv.kill_forward(command.partition(":")[2])
@@ -213,6 +213,13 @@ class AdbHandler(socketserver.BaseRequestHandler):
             sock.sendall(b"OKAY")
             srv.sync(sock)
             return False
+        if service.startswith("localabstract:scrcpy"):
+            session = srv.scrcpy_sessions.get(service[len("localabstract:"):])
+            if session is None:
+                return self._fail(sock, "connect error: Connection refused")
+            sock.sendall(b"OKAY")
+            session.serve(sock)
+            return False
         if service.startswith("tcp:"):
             if int(service[4:]) != UIA_PORT or not srv.uia_running():
                 return self._fail(sock, "connect error: Connection refused")
@@ -226,6 +233,8 @@ class AdbHandler(socketserver.BaseRequestHandler):
         sock.sendall(b"OKAY")
         if "app_process" in command and "uia2" in command:
             srv.run_uiautomator(sock)
+        elif "app_process" in command and "com.genymobile.scrcpy.Server" in command:
+            srv.run_scrcpy(sock, command)
         elif command.strip().startswith("getevent") and "-lp" not in command:
             srv.stream_getevent(sock)
         else:
@@ -249,6 +258,7 @@ class VirtualAdbServer(socketserver.ThreadingTCPServer):
         self._sockets: set[socket.socket] = set()
         self._listeners: dict[str, socket.socket] = {}
         self._uia: set[socket.socket] = set()
+        self.scrcpy_sessions: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._handler = type("BoundUiautomatorHandler", (UiautomatorHandler,), {"phone": phone, "stop_event": self.stop_event})
         phone.on_disconnect.append(self.drop_connections)
@@ -318,6 +328,13 @@ class VirtualAdbServer(socketserver.ThreadingTCPServer):
                 break
         with self._lock:
             self._uia.discard(sock)
+
+    def run_scrcpy(self, sock: socket.socket, command: str) -> None:
+        """The scrcpy server's shell: serves streams on localabstract:scrcpy_<scid> until the client closes it."""
+        from device.virtual.scrcpy import run_server
+
+        jar_path = next((w.split("=", 1)[1] for w in command.split() if w.startswith("CLASSPATH=")), "")
+        run_server(sock, command, self.phone, self.fs.read(jar_path), self.scrcpy_sessions, self.stop_event)
 
     def stream_getevent(self, sock: socket.socket) -> None:
         """`getevent -lt`: stream touch lines until the client closes or the server stops."""

@@ -15,8 +15,9 @@ def describe_axes(name: str = "fts_ts") -> str:
     """What `getevent -lp` prints for this panel."""
     rows = [("ABS_MT_SLOT", 9), ("ABS_MT_TOUCH_MAJOR", 255), ("ABS_MT_POSITION_X", AXIS_MAX["ABS_MT_POSITION_X"]),
             ("ABS_MT_POSITION_Y", AXIS_MAX["ABS_MT_POSITION_Y"]), ("ABS_MT_TRACKING_ID", 65535), ("ABS_MT_PRESSURE", 255)]
-    lines = ["add device 1: /dev/input/event0", '  name:     "gpio-keys"', "  events:", "    KEY (0001): KEY_VOLUMEDOWN KEY_VOLUMEUP KEY_POWER",
-             f"add device 2: {DEVICE_PATH}", f'  name:     "{name}"', "  events:", "    KEY (0001): BTN_TOOL_FINGER BTN_TOUCH"]
+    lines = ["add device 1: /dev/input/event0", '  name:     "gpio-keys"', "  events:",
+             "    KEY (0001): KEY_VOLUMEDOWN KEY_VOLUMEUP KEY_POWER", f"add device 2: {DEVICE_PATH}",
+             f'  name:     "{name}"', "  events:", "    KEY (0001): BTN_TOOL_FINGER BTN_TOUCH"]
     for i, (axis, top) in enumerate(rows):
         prefix = "    ABS (0003): " if i == 0 else " " * 16
         lines.append(f"{prefix}{axis:<21} : value 0, min 0, max {top}, fuzz 0, flat 0, resolution 0")
@@ -58,24 +59,45 @@ class TouchScreen:
         return [self._line(t, *e) for e in events] + [self._line(t, "EV_SYN", "SYN_REPORT", "00000000")]
 
     def gesture(self, points: Sequence[tuple[int, int]], duration_s: float, steps: int = 6) -> None:
-        """Emit down at the first point, moves along the path, up at the end (one finger, slot 0)."""
+        """One finger (slot 0): down at the first point, moves along the path, up at the end; the lift is now."""
+        self.multi_gesture([points], duration_s, steps)
+
+    def multi_gesture(self, paths: Sequence[Sequence[tuple[int, int]]], duration_s: float, steps: int = 6) -> None:
+        """Fingers in slots 0..n-1 moving together (protocol B: one SYN_REPORT frame per moment, slots inside).
+
+        The gesture is stamped as ending now: the phone reacts to a tap or swipe when the finger lifts.
+        """
         with self._lock:
             if not self._listeners:
                 return
-            self._tracking_id = (self._tracking_id + 1) % 65535
+            ids = []
+            for _ in paths:
+                self._tracking_id = (self._tracking_id + 1) % 65535
+                ids.append(self._tracking_id)
             listeners = list(self._listeners)
-        t0 = time.monotonic() - self._origin
-        path = _interpolate(points, steps if len(points) > 1 else 1)
+        t0 = time.monotonic() - self._origin - duration_s
+        routes = [_interpolate(p, steps if len(p) > 1 else 1) for p in paths]
+        frames = max(len(r) for r in routes)
         lines: list[str] = []
-        for i, (x, y) in enumerate(path):
-            rx, ry = self._raw(x, y)
-            t = t0 + duration_s * i / max(1, len(path) - 1)
-            events = [("EV_ABS", "ABS_MT_POSITION_X", f"{rx:08x}"), ("EV_ABS", "ABS_MT_POSITION_Y", f"{ry:08x}")]
+        for i in range(frames):
+            t = t0 + duration_s * i / max(1, frames - 1)
+            events: list[tuple[str, str, str]] = []
+            for slot, route in enumerate(routes):
+                rx, ry = self._raw(*route[min(i, len(route) - 1)])
+                if len(routes) > 1 or i == 0:
+                    events.append(("EV_ABS", "ABS_MT_SLOT", f"{slot:08x}"))
+                if i == 0:
+                    events.append(("EV_ABS", "ABS_MT_TRACKING_ID", f"{ids[slot]:08x}"))
+                events += [("EV_ABS", "ABS_MT_POSITION_X", f"{rx:08x}"), ("EV_ABS", "ABS_MT_POSITION_Y", f"{ry:08x}")]
+                if i == 0:
+                    events.append(("EV_ABS", "ABS_MT_PRESSURE", "0000003c"))
             if i == 0:
-                events = [("EV_ABS", "ABS_MT_SLOT", "00000000"), ("EV_ABS", "ABS_MT_TRACKING_ID", f"{self._tracking_id:08x}"),
-                          ("EV_KEY", "BTN_TOUCH", "DOWN")] + events + [("EV_ABS", "ABS_MT_PRESSURE", "0000003c")]
+                events.append(("EV_KEY", "BTN_TOUCH", "DOWN"))
             lines += self._frame(t, events)
-        lines += self._frame(t0 + duration_s, [("EV_ABS", "ABS_MT_TRACKING_ID", "ffffffff"), ("EV_KEY", "BTN_TOUCH", "UP")])
+        lift: list[tuple[str, str, str]] = []
+        for slot in range(len(routes)):
+            lift += [("EV_ABS", "ABS_MT_SLOT", f"{slot:08x}"), ("EV_ABS", "ABS_MT_TRACKING_ID", "ffffffff")]
+        lines += self._frame(t0 + duration_s, lift + [("EV_KEY", "BTN_TOUCH", "UP")])
         for q in listeners:
             for line in lines:
                 try:

@@ -151,8 +151,8 @@ def segment(states: Sequence[TimedState], gestures: Sequence[Gesture], frame_cha
     return segments
 
 
-def frame_changes(thumbs: Sequence[tuple[float, bytes]], threshold: float = 18.0, lag_s: float = 0.3) -> list[float]:
-    """Host times where the screen differs from the frame `lag_s` earlier by more than `threshold` grey levels.
+def frame_changes(thumbs: Sequence[tuple[float, bytes]], threshold: float = 9.0, lag_s: float = 0.3) -> list[float]:
+    """Host times where the screen differs from the frame `lag_s` earlier by more than `threshold` (mean level change).
 
     Comparing with a frame a little earlier, not the previous one, catches scroll animations spread over several
     frames; a playing video changes less than that between its frames.

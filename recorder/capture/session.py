@@ -7,7 +7,7 @@ Layout of `<trace>/capture/`:
   touch.jsonl    {"h": host_s, "l": "<getevent -lt line>"} per line (device uptime stays inside the line)
   ui.jsonl       {"h": host_s, "d": dump_s, "z": base64(zlib(xml))} per hierarchy sample, already anonymised,
                  or {"h": host_s, "error": "..."} for a failed dump
-  frames.jsonl   {"h": host_s, "pts": device_pts_us, "thumb": "<8x8 grayscale, hex>"} per decoded video frame
+  frames.jsonl   {"h": host_s, "pts": device_pts_us, "thumb": "<8x8 BGR thumbnail, hex>"} per decoded video frame
   screen.mkv     video (+ audio) remuxed from the scrcpy stream without re-encoding, device PTS kept
 A crash can cut any of these mid-line or mid-cluster: readers report that and keep everything before it.
 """
@@ -55,7 +55,7 @@ class UiSample:
 
 @dataclass(frozen=True)
 class FrameSample:
-    """One decoded video frame: host time, device PTS (microseconds) and an 8x8 grayscale thumbnail."""
+    """One decoded video frame: host time, device PTS (microseconds) and an 8x8 BGR thumbnail."""
 
     h: float
     pts: int
