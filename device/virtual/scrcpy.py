@@ -62,6 +62,7 @@ class ScrcpySession:
         self.started = time.monotonic()
         self._speech: dict[str, np.ndarray] = {}
         self._speech_lock = threading.Lock()
+        self._ready: dict[str, float] = {}
 
     def size(self) -> tuple[int, int, int]:
         """(width, height, drawing scale) honouring max_size, dimensions multiples of 8 as scrcpy makes them."""
@@ -113,10 +114,11 @@ class ScrcpySession:
             if time.monotonic() - next_at > 1.0:  # a loaded machine: drop frames rather than fall behind
                 next_at = time.monotonic()
 
-    def _speech_for(self, key: str, text: str) -> np.ndarray | None:
+    def _speech_for(self, key: str, text: str) -> tuple[np.ndarray, float] | None:
+        """The speech of `key` and when it became ready (it plays from then, as a video starts once buffered)."""
         with self._speech_lock:
             if key in self._speech:
-                return self._speech[key]
+                return self._speech[key] if self._ready.get(key) else None, self._ready.get(key, 0.0)  # type: ignore[return-value]
             self._speech[key] = np.zeros(0, dtype=np.int16)  # silence until synthesised
         threading.Thread(target=self._synthesise, args=(key, text), daemon=True).start()
         return None
@@ -125,7 +127,9 @@ class ScrcpySession:
         pcm = _speech(text)
         with self._speech_lock:
             self._speech[key] = pcm
+            self._ready[key] = time.monotonic()
             while len(self._speech) > 32:  # keep memory bounded over long sessions
+                self._ready.pop(next(iter(self._speech)), None)
                 self._speech.pop(next(iter(self._speech)))
 
     def _audio(self, sock: socket.socket) -> None:
@@ -141,10 +145,12 @@ class ScrcpySession:
         start = time.monotonic()
         while not self.stop.is_set():
             key, text, offset = self.phone.speaking()
-            pcm = self._speech_for(key, text) if text else None
+            speech = self._speech_for(key, text) if text else None
             chunk = np.zeros(CHUNK, dtype=np.int16)
-            if pcm is not None:
-                begin = int(offset * SAMPLE_RATE)
+            if speech is not None and speech[0] is not None:
+                pcm, ready = speech
+                offset = min(offset, time.monotonic() - ready)
+                begin = int(max(0.0, offset) * SAMPLE_RATE)
                 part = pcm[begin:begin + CHUNK]
                 chunk[:len(part)] = part
             frame = av.AudioFrame.from_ndarray(np.repeat(chunk, 2).reshape(1, -1), format="s16", layout="stereo")

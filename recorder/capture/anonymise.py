@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+from recorder.errors import PersonaActError
+from recorder.files import atomic_write_bytes, write_json_atomic
 from recorder.trace import Action, Step, VideoMeta
 
 # 7+ digits, optionally with a leading + and spaces, dots or dashes between groups (counts like 1.2万 are shorter).
@@ -17,6 +22,10 @@ EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 NOTIFICATION_PACKAGES = ("com.android.systemui",)
 TEXT_ATTRS = ("text", "content-desc")
 REDACTED = "[redacted]"
+
+
+class AnonymiseError(PersonaActError, ValueError):
+    """A trace cannot be anonymised as asked; the message names the option."""
 
 
 @dataclass(frozen=True)
@@ -77,3 +86,41 @@ def pseudonym(participant: str, salt: str = "") -> str:
 def contains_personal(texts: Iterable[str], anonymiser: Anonymiser) -> list[str]:
     """The texts that would change under `anonymiser` (for checks and `record inspect`)."""
     return [t for t in texts if anonymiser.scrub(t) != t]
+
+
+def anonymise_trace(folder: Path, out: Path, account_names: tuple[str, ...] = (), salt: str = "") -> int:
+    """Copy a recorded trace for sharing: scrubbed steps, pseudonymous participant, feed frames and audio only.
+
+    The raw capture (screen recording, hierarchies, touches) stays behind on the laptop. Returns the steps written.
+    """
+    from recorder.store import AUDIO_DIR, FRAMES_DIR, HEADER_FILE, STEPS_FILE, read_trace
+    from recorder.trace import Consent
+
+    if out.exists() and any(out.iterdir()):
+        raise AnonymiseError(f"--out {out} is not empty; pick a new folder (shared copies are never overwritten)")
+    trace = read_trace(folder)
+    header = trace.header
+    participant = header.collector or header.persona_id or header.trace_id
+    anon = Anonymiser(tuple(account_names) + ((participant,) if participant else ()))
+    alias = pseudonym(participant or "", salt)
+    consent = Consent(header.consent.consented, True, header.consent.notes)
+    extra = {k: v for k, v in dict(header.extra).items() if k in ("source", "media", "capture_warnings")}
+    shared = header.with_changes(trace_id=pseudonym(header.trace_id, salt), persona_id=alias, collector=alias,
+                                 device=None, consent=consent, extra=extra)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = []
+    for step in trace.steps:
+        clean = anon.scrub_step(step)
+        kept = {k: v for k, v in dict(clean.extra).items() if k in ("screen", "evidence")}
+        steps.append(replace(clean, extra=kept))
+        for rel in (*clean.frames, *((clean.audio,) if clean.audio else ())):
+            source = folder / rel
+            if source.is_file():
+                (out / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, out / rel)
+    for sub in (FRAMES_DIR, AUDIO_DIR):
+        (out / sub).mkdir(exist_ok=True)
+    write_json_atomic(out / HEADER_FILE, shared.to_dict())
+    body = "".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in steps)
+    atomic_write_bytes(out / STEPS_FILE, body.encode("utf-8"))
+    return len(steps)
