@@ -50,10 +50,13 @@ class Decision:
     def __post_init__(self) -> None:
         for name in ("watch_s", "latency_s"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) \
-                    or math.isinf(value) or value < 0:
-                raise DecisionError(f"Decision.{name}: must be a finite number >= 0 (seconds), got {value!r}")
-            object.__setattr__(self, name, float(value))
+            try:  # float() of a huge JSON integer overflows: that is "not finite" too
+                number = math.nan if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+            except OverflowError:
+                number = math.inf
+            if math.isnan(number) or math.isinf(number) or number < 0:
+                raise DecisionError(f"Decision.{name}: must be a finite number >= 0 (seconds), got {value!r:.80}")
+            object.__setattr__(self, name, number)
         for name in ("like", "comment", "share", "follow", "not_interested"):
             if not isinstance(getattr(self, name), bool):
                 raise DecisionError(f"Decision.{name}: must be true or false, got {getattr(self, name)!r}")
@@ -83,8 +86,10 @@ class Decision:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:
         """Inverse of `to_dict`; unknown or missing fields are named."""
+        if not isinstance(data, Mapping):
+            raise DecisionError(f"Decision: expected an object such as {{\"watch_s\": 3.5}}, got {data!r:.80}")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(map(str, set(data) - known))
         if unknown:
             raise DecisionError(f"Decision.{unknown[0]}: unknown field; known: {', '.join(sorted(known))}")
         if "watch_s" not in data:
