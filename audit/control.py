@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from personas.policy import Decision, PersonaLike, SimplePersona
 from recorder.errors import PersonaActError
 from recorder.feed import Observation
 from recorder.trace import Step
 
-CONTROL = SimplePersona("control")
+CONTROL = cast(PersonaLike, SimplePersona("control"))  # frozen, so not structurally a settable PersonaLike
 
 
 @dataclass(frozen=True)

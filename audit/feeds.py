@@ -109,8 +109,8 @@ class VirtualPhoneSource:
     parallel = True
 
     def __init__(self, world: SandboxWorld, app: str = "douyin", time_scale: float = 50.0, faults: Sequence[str] = (),
-                 fault_rate: float = 0.0):
-        self.world, self.app, self.time_scale = world, app, time_scale
+                 fault_rate: float = 0.0, swipe_s: float = 0.15):
+        self.world, self.app, self.time_scale, self.swipe_s = world, app, time_scale, swipe_s
         self.faults, self.fault_rate = tuple(faults), fault_rate
         self.sandbox = SandboxSource(world)
         self.phones: dict[tuple[int, str], Any] = {}
@@ -127,7 +127,8 @@ class VirtualPhoneSource:
         from recorder.feed import ScaledClock
 
         with self._lock:
-            inner = self.sandbox.platform(repeat).open_account(account, clock=ScaledClock(self.time_scale))
+            # the phone already spent the dwell in real time; the account's own clock must not wait it out again
+            inner = self.sandbox.platform(repeat).open_account(account, clock=VirtualClock(START))
             serial = f"virtual-r{repeat:03d}-{account}"
             schedule = FaultSchedule(self.faults, self.fault_rate, self.world.seed + repeat)
             phone = VirtualPhone(inner, load_profile(self.app), serial, time_scale=self.time_scale, schedule=schedule)
@@ -136,7 +137,7 @@ class VirtualPhoneSource:
             self.phones[(repeat, account)] = phone
         device = AndroidDevice(serial, adb_port=server.port, dump_timeout_s=2.0, dump_retries=3, call_timeout_s=10.0)
         device.connect()
-        return PhoneFeed(device, phone.profile, clock=ScaledClock(self.time_scale))
+        return PhoneFeed(device, phone.profile, clock=ScaledClock(self.time_scale), swipe_s=self.swipe_s)
 
     def describe(self) -> dict[str, Any]:
         """World, app profile, time scale and faults."""

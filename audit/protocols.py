@@ -154,10 +154,10 @@ class AuditRun:
             if errors:
                 name, err = next(iter(errors.items()))
                 raise AuditError(f"repeat {repeat}: the {name} account failed ({err}); fix it and rerun with --resume")
-            stats = [outcome["persona"], outcome["control"]]
+            stats: list[Any] = [outcome["persona"], outcome["control"]]
         else:  # one sandbox world: same time means interleaved step by step
-            stats = run_interleaved(runners, self.progress)
-        return sum((s.incidents for s in stats), Incidents())  # type: ignore[union-attr]
+            stats = list(run_interleaved(runners, self.progress))
+        return sum((s.incidents for s in stats), Incidents())
 
     def _depth(self, repeat: int) -> Incidents:
         if self.agent.reversed_policy is None:

@@ -17,6 +17,7 @@ PROFILE_DIR = Path(__file__).with_name("profiles")
 RULE_ATTRS = ("text", "content-desc")
 REQUIRED_FIELDS = ("author", "caption", "like", "comment", "share")
 OPTIONAL_FIELDS = ("favorite",)
+NOT_INTERESTED_VIA = ("long_press", "share")
 
 
 class ProfileError(ValueError, PersonaActError):
@@ -116,6 +117,10 @@ class AppProfile:
     login_wall_text: str
     popups: tuple[PopupRule, ...]
     source: str = field(default="<memory>", compare=False)
+    follow: Rule | None = None  # the follow control by the author; its (?P<state>...) tells followed from not
+    followed_state: str | None = None
+    not_interested: Rule | None = None  # the "not interested" entry, in the long-press menu or the share sheet
+    not_interested_via: str = "long_press"  # long_press | share
 
     @property
     def package(self) -> str:
@@ -198,7 +203,24 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<memory>") -> A
         Rule.from_yaml(data.get("comment_input"), source, "comment_input"),
         Rule.from_yaml(data.get("comment_send"), source, "comment_send"),
         Rule.from_yaml(data.get("share_action"), source, "share_action"),
-        ads, ad_label, live, live_label, login, login_text, _popups(data, source), source)
+        ads, ad_label, live, live_label, login, login_text, _popups(data, source), source,
+        *_engagement_rules(data, source))
+
+
+def _engagement_rules(data: Mapping[str, Any], source: str) -> tuple[Rule | None, str | None, Rule | None, str]:
+    """The optional follow and not-interested selectors (a profile without them cannot follow or dismiss)."""
+    follow = Rule.from_yaml(data["follow"], source, "follow") if data.get("follow") is not None else None
+    followed = data.get("followed_state")
+    if follow is not None:
+        if "state" not in follow.pattern.groupindex or not isinstance(followed, str) or not followed:
+            raise ProfileError(source, "follow", "needs a (?P<state>...) group and a followed_state naming the "
+                               "followed state")
+    rule = data.get("not_interested")
+    not_interested = Rule.from_yaml(rule, source, "not_interested") if rule is not None else None
+    via = data.get("not_interested_via", "long_press")
+    if via not in NOT_INTERESTED_VIA:
+        raise ProfileError(source, "not_interested_via", f"must be one of {', '.join(NOT_INTERESTED_VIA)}, got {via!r}")
+    return follow, followed, not_interested, via
 
 
 def load_profile(name_or_path: str | Path) -> AppProfile:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from device.counts import format_count
-from device.profiles import AppProfile, PopupRule
+from device.profiles import AppProfile, PopupRule, Rule
 from recorder.trace import VideoMeta
 
 LAUNCHER_PACKAGE = "com.android.launcher3"
@@ -23,6 +24,7 @@ BOXES = {
     "dialog": (0.08, 0.36, 0.92, 0.64), "title": (0.12, 0.40, 0.88, 0.48), "button": (0.30, 0.54, 0.70, 0.60),
     "input": (0.04, 0.92, 0.78, 0.97), "send": (0.80, 0.92, 0.96, 0.97), "share_action": (0.06, 0.82, 0.30, 0.90),
     "wall": (0.10, 0.40, 0.90, 0.46), "wall_button": (0.20, 0.60, 0.80, 0.66), "icon": (0.05, 0.30, 0.25, 0.40),
+    "follow": (0.88, 0.45, 0.96, 0.49), "menu": (0.10, 0.44, 0.90, 0.62), "not_interested": (0.14, 0.50, 0.86, 0.56),
 }
 
 
@@ -85,6 +87,33 @@ def video_boxes(profile: AppProfile, meta: VideoMeta, liked: bool, size: tuple[i
     boxes.append(_placed(profile, "author", meta.author or "unknown", size))
     boxes.append(_placed(profile, "caption", caption_with_tags(meta), size))
     return boxes
+
+
+def _states(rule: Rule) -> tuple[str, ...]:
+    """The literal alternatives of a rule's (?P<state>a|b) group (how the virtual phone writes each state)."""
+    match = re.search(r"\(\?P<state>([^()]*)\)", rule.pattern.pattern)
+    return tuple(match.group(1).split("|")) if match else ()
+
+
+def follow_box(profile: AppProfile, followed: bool, size: tuple[int, int]) -> Box:
+    """The follow control by the author, in its followed or not-followed state."""
+    rule = profile.follow
+    assert rule is not None and profile.followed_state is not None
+    state = profile.followed_state if followed else next(s for s in _states(rule) if s != profile.followed_state)
+    text = (rule.render or "{state}").format(state=state)
+    return Box("follow", box("follow", size).bounds, text if rule.attr == "text" else "",
+               text if rule.attr == "content-desc" else "", "android.widget.Button", True)
+
+
+def not_interested_boxes(profile: AppProfile, size: tuple[int, int]) -> list[Box]:
+    """The long-press menu (or share-sheet entry) holding "not interested"."""
+    rule = profile.not_interested
+    if rule is None:
+        return []
+    label = rule.render or rule.pattern.pattern.strip("^$")
+    entry = Box("not_interested", box("not_interested", size).bounds, label if rule.attr == "text" else "",
+                label if rule.attr == "content-desc" else "", "android.widget.Button", True)
+    return [box("menu", size, cls="android.widget.FrameLayout"), entry]
 
 
 def popup_boxes(popup: PopupRule, size: tuple[int, int]) -> list[Box]:
