@@ -15,7 +15,6 @@ from recorder.config import ConfigError, load_config
 from recorder.console import console, err_console, progress_bar
 from recorder.importers.personaact_raw import find_session_files, import_sessions
 from recorder.store import TraceFormatError, TraceReader, find_trace_folders, traces_to_dataframe
-from recorder.summary import summarise
 
 trace_app = typer.Typer(help="Import, inspect and validate traces (the one format for humans, agents and the sandbox).",
                         no_args_is_help=True)
@@ -94,6 +93,8 @@ def show_command(
         err_console.print(f"[yellow]skipped:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     if frame.empty:
         raise fail(f"no readable trace with steps under {', '.join(map(str, paths))}")
+    from recorder.summary import summarise  # pandas: loaded only when a table is made, so --help stays fast
+
     console.print(summary_table(summarise(frame, by=by), by))
 
 

@@ -9,9 +9,14 @@ from typing import Any
 
 import pandas as pd
 
+from recorder.errors import PersonaActError
 from recorder.files import atomic_write_bytes
 
 CHECKPOINT = "checkpoint.pkl"
+
+
+class CheckpointError(ValueError, PersonaActError):
+    """A checkpoint file cannot be read back; the message names it and how to go on."""
 LOGS = "logs"
 
 
@@ -44,5 +49,9 @@ def load_checkpoint(folder: Path) -> Any:
     path = Path(folder) / CHECKPOINT
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no checkpoint to resume from; run without --resume first")
-    with path.open("rb") as handle:
-        return pickle.load(handle)
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as err:
+        raise CheckpointError(f"{path}: corrupt or from another version ({type(err).__name__}: {err}); "
+                              "start again without --resume, or in a new --out folder") from err
