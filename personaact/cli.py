@@ -19,8 +19,8 @@ from recorder.console import configure_logging, console, err_console
 from recorder.errors import PersonaActError
 
 # Each module has `register(app)`; listed here so the composition root is the only place that knows them all.
-COMMAND_MODULES = ("recorder.cli", "personas.cli", "sandbox.cli", "device.cli", "device.cli_record", "reports.cli",
-                   "personaact.demo")
+COMMAND_MODULES = ("recorder.cli", "personas.cli", "sandbox.cli", "device.cli", "device.cli_record", "audit.cli",
+                   "reports.cli", "personaact.demo")
 
 app = typer.Typer(
     name="personaact",
@@ -104,7 +104,8 @@ def tidy_help(command: Any) -> Any:
     """
     configurable = any(p.name == "config" for p in getattr(command, "params", []))
     for param in getattr(command, "params", []):
-        _tidy_param(param, "from --config, else built in" if configurable and param.name not in ("config", "set_") else "none")
+        from_config = configurable and param.name not in ("config", "set_", "overrides")
+        _tidy_param(param, "from --config, else built in" if from_config else "none")
     original_help_option = command.get_help_option
 
     def help_option(ctx: Any) -> Any:
@@ -147,6 +148,7 @@ def _tidy_param(param: Any, unset: str = "none") -> None:
     def plain_type(ctx: Any, original: Any = original) -> str | None:
         label = (original(ctx) or "").strip("<>")
         label = re.sub(r"^list\[(.*)\]$", r"\1", label)
+        label = label.removesuffix(" range")  # "int range" (a min/max option): the bounds are listed after the type
         return _TYPE_NAMES.get(label.lower(), label.upper() if label.isidentifier() else label) or None
 
     param.display_type_rich = plain_type

@@ -1,0 +1,57 @@
+"""Build an audit's Agent from a persona card, a policy spec and (for the statistical policy) the persona's traces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from audit.protocols import Agent, AuditError
+from personas.policy import PersonaLike, Policy, load_policy
+
+
+def reversed_policy(policy: Policy, persona: PersonaLike) -> Policy | None:
+    """The reversed persona's policy: the policy's own reversal, else quantile/engagement reversal on the card's
+    analysed behaviour (personas.policy.reversal), else None."""
+    own = getattr(policy, "reversed", None)
+    if callable(own):
+        return own()  # type: ignore[no-any-return]
+    features = getattr(persona, "features", None)
+    if features is None:
+        return None
+    from personas.policy.reversal import ReversedPolicy
+
+    return ReversedPolicy.from_features(policy, features)
+
+
+def build_agent(persona: Any, spec: str, traces: Sequence[Any] = (), card: dict[str, Any] | None = None,
+                evaluation: dict[str, Any] | None = None) -> Agent:
+    """An Agent whose policy samples (audits draw, evaluations take the point prediction)."""
+    options: dict[str, Any] = {}
+    if spec == "statistical" or spec.startswith("statistical:"):
+        from personas.policy.statistical import StatisticalPolicyConfig
+
+        options["config"] = StatisticalPolicyConfig(deterministic=False)
+        if spec == "statistical":
+            if not traces:
+                raise AuditError("--policy statistical: give the persona's own traces with --traces")
+            options["traces"] = list(traces)
+    policy = load_policy(spec, persona, **options)
+    reverse = reversed_policy(policy, persona)
+    kind = spec.split(":", 1)[0] if not Path(spec).expanduser().is_dir() else "vlm"
+    reversed_card = None
+    if card is not None:
+        reversed_card = {"persona_id": f"{persona.persona_id}-reversed", "reverses": persona.persona_id,
+                         "how": "watch times quantile-reversed, category preferences negated"}
+    return Agent(persona, lambda _: policy, (lambda _: reverse) if reverse is not None else None, kind, card,
+                 evaluation, reversed_card)
+
+
+def load_agent(persona_file: Path, spec: str, trace_paths: Sequence[Path] = ()) -> Agent:
+    """Read the persona card (and traces) named on the command line and build the Agent."""
+    from personas.persona import load_persona
+    from recorder.store import find_trace_folders, read_trace
+
+    persona = load_persona(persona_file)
+    traces = [read_trace(f) for f in find_trace_folders(list(trace_paths))] if trace_paths else []
+    return build_agent(persona, spec, traces, card=persona.to_dict())
