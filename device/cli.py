@@ -35,8 +35,11 @@ def list_command(adb_port: PortOpt = None) -> None:
     console.print(table if devices else "no phones attached; plug one in and enable USB debugging")
 
 
+SerialArg = Annotated[str, typer.Argument(help="The phone's serial, as `personaact device list` shows it.")]
+
+
 @device_app.command("check")
-def check_command(serial: str, app: Annotated[str, typer.Option(help="App profile name or .yaml path.")] = "douyin",
+def check_command(serial: SerialArg, app: Annotated[str, typer.Option(help="App profile name or .yaml path.")] = "douyin",
                   adb_port: PortOpt = None) -> None:
     """Run the preflight and read one feed screen, printing the parsed metadata."""
     from device.android import AndroidDevice
@@ -66,7 +69,7 @@ def check_command(serial: str, app: Annotated[str, typer.Option(help="App profil
 
 
 @device_app.command("dump")
-def dump_command(serial: str, out: Annotated[Path, typer.Option(help="Folder for screenshot + hierarchy.")] = Path("dumps"),
+def dump_command(serial: SerialArg, out: Annotated[Path, typer.Option(help="Folder for screenshot + hierarchy.")] = Path("dumps"),
                  adb_port: PortOpt = None) -> None:
     """Save the current screenshot and UI hierarchy (the raw material of new fixtures)."""
     import cv2

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -37,7 +40,9 @@ class ImportConfig:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print an error on stderr and return the Exit to raise."""
+    """Print an error on stderr and return the Exit to raise; with -v, the traceback of the error being handled too."""
+    if sys.exc_info()[0] is not None and logging.getLogger().isEnabledFor(logging.INFO):
+        traceback.print_exc()
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 

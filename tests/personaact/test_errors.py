@@ -1,0 +1,91 @@
+"""The root command: known errors are one `error:` line with exit code 2 (traceback with -v), help reads plainly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click.testing
+import pytest
+import typer
+
+from personaact.cli import app, error_line, hoist_verbose, tidy_help
+from recorder.store import HEADER_FILE, write_trace
+from tests.builders import make_trace
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "personaact", *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=300)
+
+
+def test_verbose_is_accepted_anywhere_before_a_double_dash():
+    assert hoist_verbose(["trace", "show", "x", "-v"]) == (["-v", "trace", "show", "x"], 1)
+    assert hoist_verbose(["-v", "trace", "-vv", "x"]) == (["-vvv", "trace", "x"], 3)
+    assert hoist_verbose(["trace", "--", "-v"]) == (["trace", "--", "-v"], 0)
+
+
+def test_error_lines_are_one_line_and_name_the_file():
+    assert error_line(ValueError("a\n  b\n")) == "a; b"
+    assert error_line(FileNotFoundError(2, "No such file or directory", "x.yaml")) == \
+        "[Errno 2] No such file or directory: 'x.yaml'"
+
+
+@pytest.mark.timeout(300)
+def test_corrupt_checkpoint_is_one_line_and_v_after_the_subcommand_shows_the_traceback(tmp_path):
+    (tmp_path / "checkpoint.pkl").write_bytes(b"garbage\n")
+    quiet = _run("sandbox", "run", "--resume", "--out", str(tmp_path), "--steps", "1")
+    assert quiet.returncode == 2, quiet.stderr
+    lines = [line for line in quiet.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "checkpoint.pkl" in lines[0], quiet.stderr
+    loud = _run("sandbox", "run", "--resume", "--out", str(tmp_path), "--steps", "1", "-v")
+    assert loud.returncode == 2 and "Traceback" in loud.stderr and "checkpoint.pkl" in loud.stderr
+
+
+def test_unreadable_trace_is_a_one_line_error(tmp_path):
+    write_trace(tmp_path / "t", make_trace())
+    (tmp_path / "t" / HEADER_FILE).write_bytes("{}".encode("utf-16"))
+    result = _run("trace", "show", "--steps", str(tmp_path / "t"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "trace.json" in result.stderr and "UTF-16" in result.stderr
+
+
+def test_make_and_the_demo_default_to_the_shipped_sample_data():
+    makefile = (REPO / "Makefile").read_text()
+    assert "DATA ?= data/personaact_raw" in makefile and "../shared" not in makefile
+    assert "ruff check" in makefile and "mypy" in makefile
+    from personaact.demo import DEFAULT_DATA
+
+    assert (REPO / DEFAULT_DATA).resolve() == (REPO / "data" / "personaact_raw").resolve()
+    assert (REPO / "data" / "personaact_raw" / "LICENSE").is_file()
+    assert (REPO / "data" / "personaact_raw" / "SOURCE.md").is_file()
+    assert "Apache License" in (REPO / "LICENSE").read_text()
+
+
+def _commands(command, path=()):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_help_is_plain_with_help_texts_and_defaults():
+    command = tidy_help(typer.main.get_command(app))
+    runner = click.testing.CliRunner()
+    for path, sub in _commands(command):
+        for param in sub.params:
+            if param.name in ("install_completion", "show_completion"):
+                continue
+            assert param.help, ("no help text", path, param.name)
+            if param.param_type_name == "option" and not param.is_flag and not param.count:
+                assert param.show_default not in (False, None) or param.default is not None, ("no default", path, param.name)
+        result = runner.invoke(command, [*path, "--help"], env={"COLUMNS": "200"}, prog_name="personaact")
+        assert result.exit_code == 0, (path, result.output)
+        for placeholder in ("<list[", "<path>", "<str>", "<int>", "<float>", "<bool>"):
+            assert placeholder not in result.output, (path, placeholder)
+        usage = next(line for line in result.output.splitlines() if "Usage:" in line)
+        assert "{" not in usage, (path, usage)
