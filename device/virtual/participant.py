@@ -39,7 +39,7 @@ def keyword_feed(n: int, seed: int = 0) -> ReplayFeed:
                          like_count=rng.randint(10, 200_000), comment_count=rng.randint(0, 5000),
                          share_count=rng.randint(0, 900), favorite_count=rng.randint(0, 900))
         steps.append(Step(i, start + timedelta(seconds=10 * i), 5.0, meta=meta, category=Category(TOPICS[i % len(TOPICS)]),
-                          transcript=f"{a.capitalize()}. {b.capitalize()}. Today I show you my {a} and the {b}.",
+                          transcript=f"{a.capitalize()}. {b.capitalize()}. The {a} and the {b}.",
                           extra={"keywords": [a, b]}))
     header = TraceHeader("scripted-feed", "sandbox", "douyin", start)
     return ReplayFeed(Trace(header, tuple(steps)))

@@ -23,6 +23,7 @@ from device.virtual.phone import VirtualPhone
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE, CHUNK = 48_000, 960  # Opus frames of 20 ms
+PRE_SKIP = 312  # libopus' encoder delay in samples: packet PTS run this much behind the input
 
 
 def parse_server_command(command: str) -> tuple[str, dict[str, str]] | None:
@@ -41,7 +42,7 @@ def _speech(text: str) -> np.ndarray:
     binary = shutil.which("espeak-ng")
     if not binary or not text.strip():
         return np.zeros(0, dtype=np.int16)
-    wav = subprocess.run([binary, "--stdout", "-v", "en-us", "-s", "165", text[:400]], capture_output=True,
+    wav = subprocess.run([binary, "--stdout", "-v", "en-us", "-s", "150", text[:400]], capture_output=True,
                          timeout=30, check=False).stdout
     if len(wav) <= 44:
         return np.zeros(0, dtype=np.int16)
@@ -143,6 +144,7 @@ class ScrcpySession:
         sock.sendall(pack_packet(bytes(encoder.extradata or b""), 0, config=True))
         samples = 0
         start = time.monotonic()
+        made: dict[int, float] = {}  # chunk number -> when it was captured, for its PTS (as AudioRecord stamps it)
         while not self.stop.is_set():
             key, text, offset = self.phone.speaking()
             speech = self._speech_for(key, text) if text else None
@@ -153,12 +155,16 @@ class ScrcpySession:
                 begin = int(max(0.0, offset) * SAMPLE_RATE)
                 part = pcm[begin:begin + CHUNK]
                 chunk[:len(part)] = part
+            made[samples // CHUNK] = time.monotonic()
             frame = av.AudioFrame.from_ndarray(np.repeat(chunk, 2).reshape(1, -1), format="s16", layout="stereo")
             frame.sample_rate, frame.pts = SAMPLE_RATE, samples
             samples += CHUNK
             for packet in encoder.encode(frame):
-                pts_us = max(0, int((packet.pts or 0) * 1_000_000 / SAMPLE_RATE)) + int((start - self.started) * 1_000_000)
-                sock.sendall(pack_packet(bytes(packet), pts_us))
+                number = max(0, int(packet.pts or 0) + PRE_SKIP) // CHUNK
+                captured = made.pop(number, None) or time.monotonic()
+                for old in [n for n in made if n < number]:
+                    made.pop(old)
+                sock.sendall(pack_packet(bytes(packet), int((captured - self.started) * 1_000_000)))
             time.sleep(max(0.0, start + samples / SAMPLE_RATE - time.monotonic()))
 
 

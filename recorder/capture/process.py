@@ -25,6 +25,7 @@ PROCESS_DIR = "process"
 TRANSCRIPTS = "transcripts.jsonl"
 ASR_RATE = 16_000
 MAX_CLIP_S = 30.0  # Whisper's window; longer speech is cut into several clips
+LEAD_IN = ASR_RATE // 2  # samples of silence before each clip
 
 
 @dataclass(frozen=True)
@@ -213,11 +214,13 @@ def transcribe_clips(folder: Path, clips: dict[int, str], config: ProcessConfig,
             if not speech:
                 continue  # silence: no transcript, no model time
             lo, hi = max(0, speech[0]["start"] - 3200), min(len(samples), speech[-1]["end"] + 3200)
-            for piece in range(lo, hi, int(MAX_CLIP_S * ASR_RATE)):
-                part = samples[piece:min(hi, piece + int(MAX_CLIP_S * ASR_RATE))]
-                spans.append((index, at / ASR_RATE, (at + len(part)) / ASR_RATE))
-                joined += [part, np.zeros(ASR_RATE // 2, dtype=np.float32)]
-                at += len(part) + ASR_RATE // 2
+            for piece in range(lo, hi, int(MAX_CLIP_S * ASR_RATE) - LEAD_IN):
+                part = samples[piece:min(hi, piece + int(MAX_CLIP_S * ASR_RATE) - LEAD_IN)]
+                # Whisper hears a first word better after a moment of silence, so each clip gets a lead-in.
+                spans.append((index, at / ASR_RATE, (at + LEAD_IN + len(part)) / ASR_RATE))
+                # The gap after it keeps the pipeline from merging neighbouring clips into one window.
+                joined += [np.zeros(LEAD_IN, dtype=np.float32), part, np.zeros(LEAD_IN, dtype=np.float32)]
+                at += 2 * LEAD_IN + len(part)
         if spans:
             if pipeline is None:
                 pipeline = BatchedInferencePipeline(model=Transcriber(config.asr).load())
