@@ -361,12 +361,12 @@ def creator_preferences(steps: Sequence[Step]) -> CreatorPreferences:
     known = [s for s in steps if s.meta.author]
     if not known:
         return CreatorPreferences((), 0.0, 0.0)
-    videos = Counter(s.meta.author for s in known)
+    videos = Counter(str(s.meta.author) for s in known)  # `known` holds only steps with an author
     watch: dict[str, float] = defaultdict(float)
     likes: Counter = Counter()
     for step in known:
-        watch[step.meta.author] += step.watch_s  # type: ignore[index]
-        likes[step.meta.author] += int(step.did("like"))
+        watch[str(step.meta.author)] += step.watch_s
+        likes[str(step.meta.author)] += int(step.did("like"))
     ranked = sorted(videos, key=lambda a: (-watch[a], a))[:TOP_AUTHORS]
     top = tuple(AuthorShare(a, videos[a], watch[a], likes[a]) for a in ranked)
     repeat = sum(c for c in videos.values() if c > 1) / len(known)
@@ -423,8 +423,8 @@ def popularity_bins(steps: Sequence[Step], min_known: int = 6) -> tuple[Populari
 
 def representative_examples(traces: Sequence[Trace], folders: Sequence[Path] | None = None) -> RepresentativeExamples:
     """The longest watched, the quickest skips, liked videos (longest first) and one per leading category."""
-    located = [(trace, folder, step) for trace, folder in zip(traces, folders or [None] * len(traces))
-               for step in trace.steps]
+    where: Sequence[Path | None] = folders if folders is not None else [None] * len(traces)
+    located = [(trace, folder, step) for trace, folder in zip(traces, where) for step in trace.steps]
     by_watch = sorted(located, key=lambda item: (-item[2].watch_s, item[0].header.trace_id, item[2].index))
     make = lambda items: tuple(_example(*item) for item in items[:EXAMPLES_PER_KIND])  # noqa: E731
     skips = [item for item in reversed(by_watch) if item[2].watch_s < QUICK_SKIP_S]

@@ -30,7 +30,8 @@ persona_app = typer.Typer(help="Personas: show the card (and analyse/evaluate wh
                           no_args_is_help=True)
 
 TracesArg = Annotated[list[Path] | None, typer.Argument(help="Trace folders (or folders of them) of the person.")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="Interview folder (transcript, state, persona). [default: runs/interview]")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Interview folder (transcript, state, persona). "
+                                                          "[default: runs/interview]")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the interview saved in --out.")]
 THREADS_ENV = "PERSONAACT_TORCH_THREADS"
 EMBEDDED_THREADS = 1
@@ -214,8 +215,8 @@ def register(app: typer.Typer) -> None:
     try:
         from personas.cli_policy import register_policy_commands
     except ImportError:  # the policy commands are optional here; `persona show` works without them
-        register_policy_commands = None
-    if register_policy_commands is not None:
+        pass
+    else:
         register_policy_commands(persona_app)
     app.add_typer(interview_app, name="interview")
     app.add_typer(persona_app, name="persona")

@@ -82,7 +82,8 @@ def narrative_messages(turns: Sequence[Turn], key_sentences: Sequence[str] = ())
     said = " ".join(picked)[:_NARRATIVE_INPUT_CHARS]
     return [system("You summarise what a person said, in the first person, in two sentences."),
             user("What I said: I watch cooking videos at lunch. I share recipes with my sister."),
-            assistant("I watch cooking videos on my lunch break because they relax me. When I find a good recipe I send it to my sister."),
+            assistant("I watch cooking videos on my lunch break because they relax me. "
+                      "When I find a good recipe I send it to my sister."),
             user(f"What I said: {said}")]
 
 

@@ -105,17 +105,17 @@ def to_mapping(config: Any) -> dict[str, Any]:
 def _coerce(hint: Any, value: Any, source: str, name: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_mapping(hint, value, source, prefix=f"{name}.")
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
+        errors: list[ConfigError] = []
         for arg in (a for a in args if a is not type(None)):
             try:
                 return _coerce(arg, value, source, name)
             except ConfigError as err:
-                errors.append(str(err))
+                errors.append(err)
         raise errors[0] if len(errors) == 1 else ConfigError(f"{source}: {name}: {value!r} fits none of {hint}")
     if origin is typing.Literal:
         if value not in args:

@@ -217,7 +217,9 @@ def taxonomy_from_mapping(data: Mapping[str, Any], source: str = "taxonomy") -> 
             raise TaxonomyError(f"{where}: unknown key {sorted(unknown)[0]!r}")
         try:
             subs = [Subcategory(s["name"], tuple(s.get("aliases") or ())) for s in entry.get("subcategories") or []]
-            tops.append(TopCategory(entry.get("name"), entry.get("colour"), tuple(subs), tuple(entry.get("aliases") or ())))
+            name: Any = entry.get("name")  # checked by TopCategory itself, which names the problem
+            colour: Any = entry.get("colour")
+            tops.append(TopCategory(name, colour, tuple(subs), tuple(entry.get("aliases") or ())))
         except (TypeError, KeyError) as err:
             raise TaxonomyError(f"{where}: each subcategory needs a name ({err})") from err
         except TaxonomyError as err:

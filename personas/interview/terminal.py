@@ -32,7 +32,7 @@ def show_question(console: Console, agent: InterviewAgent, turn: Turn, last_sect
     """Print the question (with a section heading when the section changes); return its section id."""
     if turn.section != last_section:
         console.rule(f"[bold]{agent.outline.section(turn.section).title}")
-    cited = ", ".join(f"{c} = {agent.example(c).title}" for c in turn.cites if agent.example(c))
+    cited = ", ".join(f"{c} = {example.title}" for c in turn.cites if (example := agent.example(c)) is not None)
     console.print(Panel(turn.question, title=f"question {turn.turn_id}", subtitle=cited or None, expand=False))
     return turn.section
 

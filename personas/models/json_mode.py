@@ -254,8 +254,8 @@ def _check_reply(reply: str, check: Validator | None) -> dict[str, Any] | str:
 def retry_prompt(error: str) -> str:
     """The user message that tells the model what was wrong with its last reply.
 
-    >>> retry_prompt("missing required key(s): 'age'")
-    "Your previous answer could not be used: missing required key(s): 'age'. Reply again with only one valid JSON object, no other text."
+    >>> retry_prompt("missing required key(s): 'age'")[:71]
+    "Your previous answer could not be used: missing required key(s): 'age'."
     """
     return (
         f"Your previous answer could not be used: {error.rstrip('.')}. "

@@ -210,7 +210,7 @@ def _load(directory: Path, gguf_file: str | None, device: str) -> tuple[Any, Any
     extra: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True, **extra)
-        model = AutoModelForCausalLM.from_pretrained(
+        model: Any = AutoModelForCausalLM.from_pretrained(
             directory, local_files_only=True, dtype=_dtype_for(device), **extra
         )
     except (OSError, ValueError, KeyError) as err:

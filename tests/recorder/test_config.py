@@ -63,3 +63,16 @@ def test_bad_files_name_the_file(tmp_path):
     bad.write_text("seed: [unclosed\n")
     with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
         load_config(Outer, bad)
+
+
+def test_a_wrong_value_for_an_optional_option_is_a_config_error_not_a_type_error():
+    from dataclasses import dataclass
+
+    from recorder.config import ConfigError, from_mapping
+
+    @dataclass(frozen=True)
+    class Options:
+        port: int | None = None
+
+    with pytest.raises(ConfigError, match="port"):
+        from_mapping(Options, {"port": "many"})
