@@ -32,7 +32,8 @@ def write_sample_trace(folder: Path, trace_id: str = "t-interview") -> Path:
             image = np.full((96, 54, 3), (index * 25 % 255, 120, 255 - index * 20), dtype=np.uint8)
             frame = writer.add_file(cv2.imencode(".png", image)[1].tobytes(), "frame", f"{index:04d}.png")
             writer.append(make_step(index, watch, category=Category((category,), "platform"), frames=(frame,),
-                                    meta=VideoMeta(video_id=f"v{index}", author=author, caption=caption, like_count=100 * (index + 1)),
+                                    meta=VideoMeta(video_id=f"v{index}", author=author, caption=caption,
+                                                   like_count=100 * (index + 1)),
                                     actions=(Action("like"),) if liked else ()))
     return folder
 

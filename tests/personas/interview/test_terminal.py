@@ -50,7 +50,8 @@ def _answer_until(out: Path, pane: str, last_turn: int | None) -> None:
     """Type an answer whenever a new question is pending; stop (with /quit) after `last_turn`."""
     answered = 0
     while True:
-        _wait(lambda: _pending(out) not in (None, answered) or "EXIT=" in _tmux("capture-pane", "-p", "-t", pane),
+        _wait(lambda answered=answered: _pending(out) not in (None, answered)
+              or "EXIT=" in _tmux("capture-pane", "-p", "-t", pane),
               "the next question", pane)
         turn = _pending(out)
         if turn is None or turn == answered:

@@ -136,7 +136,8 @@ def test_connection_refused_names_base_url() -> None:
 
 def test_rate_limit_honours_retry_after_via_mock_transport() -> None:
     answers = iter(
-        [httpx.Response(429, headers={"Retry-After": "2"}, json={"error": "slow down"}), httpx.Response(200, json=_completion("ok"))]
+        [httpx.Response(429, headers={"Retry-After": "2"}, json={"error": "slow down"}),
+         httpx.Response(200, json=_completion("ok"))]
     )
     delays: list[float] = []
     transport = httpx.MockTransport(lambda request: next(answers))
