@@ -14,12 +14,12 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from device.android import AndroidDevice
-from device.profiles import load_profile
-from device.virtual.phone import VirtualPhone
-from device.virtual.server import VirtualAdbServer
-from recorder.feed import ReplayFeed
-from tests.builders import make_trace
+from device.android import AndroidDevice  # noqa: E402  (after the sys.path fix above)
+from device.profiles import load_profile  # noqa: E402
+from device.virtual.phone import VirtualPhone  # noqa: E402
+from device.virtual.server import VirtualAdbServer  # noqa: E402
+from recorder.feed import ReplayFeed  # noqa: E402
+from tests.builders import make_trace  # noqa: E402
 
 STEPS = int(os.environ.get("DEVICE_BENCH_STEPS", "60"))
 OUT = Path(__file__).with_name("results") / "device.json"

@@ -166,7 +166,8 @@ def _fields(data: Mapping[str, Any], source: str) -> dict[str, Rule]:
     section = _mapping(data, "fields", source)
     unknown = set(section) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)
     if unknown:
-        raise ProfileError(source, f"fields.{sorted(unknown)[0]}", f"unknown field; known: {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)}")
+        known = ", ".join(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+        raise ProfileError(source, f"fields.{sorted(unknown)[0]}", f"unknown field; known: {known}")
     rules = {}
     for name in REQUIRED_FIELDS + OPTIONAL_FIELDS:
         if name not in section:
@@ -229,7 +230,8 @@ def load_profile(name_or_path: str | Path) -> AppProfile:
     if not path.suffix:
         path = PROFILE_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
-            raise ProfileError(str(name_or_path), "name", f"no bundled profile; known: {', '.join(profile_names())}, or give a .yaml path")
+            raise ProfileError(str(name_or_path), "name",
+                               f"no bundled profile; known: {', '.join(profile_names())}, or give a .yaml path")
     if not path.is_file():
         raise ProfileError(str(path), "<file>", "profile file not found")
     try:

@@ -87,14 +87,17 @@ class UiautomatorHandler(BaseHTTPRequestHandler):
             quality = int(params[1]) if len(params) > 1 else 80
             return base64.b64encode(phone.screenshot_jpeg(quality)).decode("ascii")
         if method == "click":
-            return phone.tap(int(params[0]), int(params[1]), int(params[2]) if len(params) > 2 else 60) or True
+            phone.tap(int(params[0]), int(params[1]), int(params[2]) if len(params) > 2 else 60)
+            return True
         if method == "injectInputEvent":
             if int(params[0]) == 1:  # ACTION_UP completes a tap
                 phone.tap(int(params[1]), int(params[2]))
             return True
         if method == "swipe":
             steps = int(params[4]) if len(params) > 4 else 55
-            return phone.swipe(*(int(p) for p in params[:4]), duration_s=steps * 0.005) or True
+            fx, fy, tx, ty = (int(p) for p in params[:4])
+            phone.swipe(fx, fy, tx, ty, duration_s=steps * 0.005)
+            return True
         if method in ("pressKey", "pressKeyCode"):
             if str(params[0]).lower() in ("back", "4"):
                 phone.back()
@@ -119,7 +122,8 @@ class UiautomatorHandler(BaseHTTPRequestHandler):
         if method == "getClipboard":
             return phone.state.clipboard
         if method == "pasteClipboard":
-            return phone.paste() or True
+            phone.paste()
+            return True
         if method in ("wakeUp", "freezeRotation"):
             return True
         raise LookupError(f"method {method!r} not found")

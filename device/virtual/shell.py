@@ -179,7 +179,8 @@ class VirtualShell:
         if args[1:2] == ["tap"] and len(nums) >= 2:
             self.phone.tap(nums[0], nums[1])
         elif args[1:2] == ["swipe"] and len(nums) >= 4:
-            self.phone.swipe(*nums[:4], duration_s=(nums[4] if len(nums) > 4 else 300) / 1000)
+            fx, fy, tx, ty = nums[:4]
+            self.phone.swipe(fx, fy, tx, ty, duration_s=(nums[4] if len(nums) > 4 else 300) / 1000)
         elif args[1:2] == ["keyevent"] and KEYCODES.get(args[-1]) == "BACK":
             self.phone.back()
         elif args[1:2] == ["text"] and len(args) > 2:
