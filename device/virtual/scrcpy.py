@@ -23,6 +23,7 @@ from device.virtual.phone import VirtualPhone
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE, CHUNK = 48_000, 960  # Opus frames of 20 ms
+ESPEAK_ARGS = ("-v", "en-us", "-s", "130", "-g", "6")  # slower, with word gaps: clearest for small ASR models
 PRE_SKIP = 312  # libopus' encoder delay in samples: packet PTS run this much behind the input
 
 
@@ -42,7 +43,7 @@ def _speech(text: str) -> np.ndarray:
     binary = shutil.which("espeak-ng")
     if not binary or not text.strip():
         return np.zeros(0, dtype=np.int16)
-    wav = subprocess.run([binary, "--stdout", "-v", "en-us", "-s", "150", text[:400]], capture_output=True,
+    wav = subprocess.run([binary, "--stdout", *ESPEAK_ARGS, text[:400]], capture_output=True,
                          timeout=30, check=False).stdout
     if len(wav) <= 44:
         return np.zeros(0, dtype=np.int16)
