@@ -206,6 +206,8 @@ class LLMUsers:
         """One decision per (user, item); None where the model failed and the statistical draw stands."""
         if len(users) == 0:
             return []
+        if self.model is None:  # no chat model: every user keeps the statistical draw
+            return [None] * len(users)
         self.style = style_for(self.llm_config.style, self.model)
         prompt = self.compact_messages if self.style == "compact" else self.messages
         conversations = [prompt(int(u), int(i), catalogue) for u, i in zip(users, items)]

@@ -19,6 +19,7 @@ from sandbox.config import SandboxConfig
 from sandbox.creators.base import CreatorView
 from sandbox.creators.llm import fast_messages, fast_validator, retrieve_own_examples, rule_decision
 from sandbox.creators.memory import CreatorMemory
+from sandbox.llm_users import LLMUsers
 from sandbox.platform import Platform
 from sandbox.users import StatisticalUsers
 
@@ -82,7 +83,7 @@ class TrainCreatorConfig:
 class CreatorWorld:
     """A snapshot of the platform: users, catalogue, creators' memories, true skills and the current step."""
 
-    users: StatisticalUsers
+    users: StatisticalUsers | LLMUsers
     catalogue: Catalogue
     memories: list[CreatorMemory]
     true_skill: dict[int, np.ndarray]  # per creator id, per genre (the platform's ground truth, never shown to creators)
@@ -336,14 +337,16 @@ def train_creator(config: TrainCreatorConfig, progress: Callable[[int], None] | 
             if progress is not None:
                 progress(1)
 
-    trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=grpo_arguments(config, cpu),
+    reward_funcs: list[Any] = [reward]  # TRL types reward functions as returning list[float | None]
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=grpo_arguments(config, cpu),
                           train_dataset=dataset, processing_class=tokenizer, peft_config=lora,
                           callbacks=[Progress()])
     before = lora_state(trainer.model)
     checkpoint = resume and any((config.out / "trainer").glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if checkpoint else None)
     adapter = config.out / "adapter"
-    trainer.model.save_pretrained(adapter)
+    trained: Any = trainer.model  # the PEFT-wrapped model (TRL's annotation also allows None/Module)
+    trained.save_pretrained(adapter)
     tokenizer.save_pretrained(adapter)
     rewards = tuple(float(h["reward"]) for h in trainer.state.log_history if "reward" in h)
     result = TrainResult(adapter, int(trainer.state.global_step), rewards, lora_change(before, lora_state(trainer.model)))

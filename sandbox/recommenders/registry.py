@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sandbox.recommenders.base import Pipeline, Recommender, ReRanker
@@ -37,10 +38,10 @@ def build_pipeline(spec: str, options: RecommenderOptions | None = None) -> Pipe
     """'base[+reranker...]' -> Pipeline; unknown names raise ValueError listing the known ones."""
     opts = options or RecommenderOptions()
     base, *rest = [p.strip().lower() for p in spec.split("+")]
-    models: dict[str, Recommender] = {}
     if base not in BASE_MODELS:
         raise ValueError(f"recommender {spec!r}: unknown model {base!r}; choose one of {', '.join(BASE_MODELS)}")
-    models = {"random": RandomRecommender, "pop": lambda: PopularityRecommender(opts.pop_decay),
+    models: dict[str, Callable[[], Recommender]] = {
+              "random": RandomRecommender, "pop": lambda: PopularityRecommender(opts.pop_decay),
               "mf": lambda: BPRMatrixFactorisation(opts.mf_dim, opts.mf_epochs, max_pairs=opts.mf_max_pairs,
                                                     batch=opts.mf_batch),
               "din": lambda: DINRecommender(opts.din_dim, opts.din_epochs)}
