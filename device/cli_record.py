@@ -144,6 +144,30 @@ def anonymise_command(
     console.print(f"{n} steps written to {out} (raw capture left behind in {trace / 'capture'})")
 
 
+@record_app.command("import-dumps")
+def import_dumps_command(
+    traces: Annotated[list[Path], typer.Argument(help="Imported PersonaAct raw traces (folders, or folders of them).")],
+    media_root: Annotated[Path, typer.Option(help="Folder holding the raw_data/<collector>/xml/... dumps.")],
+    app: Annotated[str, typer.Option(help="App profile name or .yaml path the dumps come from.")] = "douyin",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace metadata steps already have.")] = False,
+) -> None:
+    """Read imported steps' xml_path UI dumps into their metadata, with the same parser the recorder uses."""
+    from device.profiles import load_profile
+    from recorder.capture.dumps import fill_from_dumps
+    from recorder.store import TraceFormatError, find_trace_folders
+
+    try:
+        profile = load_profile(app)
+        folders = find_trace_folders(traces)
+        reports = [fill_from_dumps(folder, media_root, profile, overwrite) for folder in folders]
+    except (PersonaActError, TraceFormatError) as err:
+        raise fail(str(err), code=1)
+    console.print(f"{sum(r.updated for r in reports)} steps got metadata from dumps in {len(folders)} traces; "
+                  f"{sum(r.missing for r in reports)} dumps not found under {media_root}")
+    for line in [p for r in reports for p in r.problems][:20]:
+        err_console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+
+
 @record_app.command("rehearse")
 def rehearse_command(
     out: Annotated[Path, typer.Option(help="New, empty folder for the rehearsal trace.")],

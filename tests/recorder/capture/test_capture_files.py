@@ -111,3 +111,25 @@ def test_clock_map_uses_the_least_delayed_sample():
     for device_s, host_s in ((100.0, 5.30), (100.5, 5.52), (101.0, 6.40)):
         clock.observe(device_s, host_s)
     assert clock.to_host(102.0) == pytest.approx(7.02)
+
+
+def test_imported_steps_read_their_xml_dumps(tmp_path):
+    from recorder.capture.dumps import fill_from_dumps
+    from recorder.store import read_trace, write_trace
+    from recorder.trace import Trace
+    from tests.builders import make_header, make_step
+
+    media = tmp_path / "media"
+    (media / "c1" / "xml").mkdir(parents=True)
+    (media / "c1" / "xml" / "a.xml").write_text(screen_xml("小厨师", liked=True), encoding="utf-8")
+    (tmp_path / "secret.xml").write_text(screen_xml("outside"), encoding="utf-8")
+    steps = [make_step(0, meta=VideoMeta(video_id="v0"), extra={"source": {"xml_path": "raw_data/c1/xml/a.xml"}}),
+             make_step(1, meta=VideoMeta(), extra={"source": {"xml_path": "../secret.xml"}}),
+             make_step(2, meta=VideoMeta(), extra={"source": {"xml_path": "c1/xml/missing.xml"}})]
+    folder = write_trace(tmp_path / "trace", Trace(make_header(), tuple(steps)))
+    report = fill_from_dumps(folder, media, PROFILE)
+    assert (report.updated, report.missing) == (1, 2)  # the path climbing out of the media root is refused
+    trace = read_trace(folder)
+    assert trace.steps[0].meta.author == "小厨师" and trace.steps[0].meta.video_id == "v0"
+    assert trace.steps[0].meta.like_count == 12_000 and trace.steps[0].extra["screen"] == "video"
+    assert trace.steps[1].meta.author is None
