@@ -83,6 +83,8 @@ def assemble(capture: Capture, rules: ScreenRules, gesture_config: GestureConfig
         out.changes = [g.end_s + 0.01 for g in out.gestures if g.kind == "swipe"]
     height = int(capture.header.get("screen", [0, 2400])[1])
     out.segments = segment(out.states, out.gestures, out.changes, height, capture.end_h, config=segment_config)
+    if not capture.frames:  # the stand-in frame changes confirmed nothing: do not claim them as evidence
+        out.segments = [replace(g, evidence=tuple(e for e in g.evidence if e != "frame")) for g in out.segments]
     started = datetime.fromisoformat(capture.header["started_at"])
     for index, seg in enumerate(out.segments):
         readings, actions = attribute(seg, out.states, out.gestures)
