@@ -19,8 +19,8 @@ from recorder.console import configure_logging, console, err_console
 from recorder.errors import PersonaActError
 
 # Each module has `register(app)`; listed here so the composition root is the only place that knows them all.
-COMMAND_MODULES = ("recorder.cli", "personas.cli", "sandbox.cli", "device.cli", "device.cli_record", "audit.cli",
-                   "reports.cli", "personaact.demo")
+COMMAND_MODULES = ("recorder.cli", "personas.cli", "personas.cli_policy", "sandbox.cli", "device.cli",
+                   "device.cli_record", "audit.cli", "reports.cli", "personaact.demo")
 
 app = typer.Typer(
     name="personaact",

@@ -20,7 +20,10 @@ class DecisionError(ValueError, PersonaActError):
 class PersonaLike(Protocol):
     """All a policy needs to know of a persona at the interface: its id (richer personas add more)."""
 
-    persona_id: str
+    @property
+    def persona_id(self) -> str:
+        """The persona's id (a read-only attribute is enough, so frozen dataclasses qualify)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ class GrammarPolicy:
         self.fallback_watch_s = fallback_watch_s
         self.use_card = use_card  # False: the -Persona ablation (no card in the prompt)
         self.stats = FormatStats()
+        self.last_modes: list[str] = []  # parse mode of each reply of the latest batch (strict | lenient | failed)
 
     def prompt(self, request: PolicyRequest, n_images: int) -> PolicyPrompt:
         """The grammar prompt for one request."""
@@ -89,9 +90,11 @@ class GrammarPolicy:
         """Parse replies (counting failures) into decisions; the batch's time is shared evenly as latency."""
         out = []
         each = seconds / max(len(replies), 1)
+        self.last_modes = []
         for reply, request in zip(replies, requests, strict=True):
             parsed = parse_reply(reply)
             self.stats.add(parsed)
+            self.last_modes.append(parsed.mode)
             decision = parsed.decision or self.fallback(request.history)
             out.append(Decision(**{**decision.to_dict(), "latency_s": each}))
         return out
@@ -191,11 +194,14 @@ class LocalVLMPolicy(GrammarPolicy):
     def act_batch(self, requests: Sequence[PolicyRequest]) -> list[Decision]:
         """Decisions for `requests`, generated `batch_size` at a time with left padding."""
         out: list[Decision] = []
+        modes: list[str] = []
         for start in range(0, len(requests), self.batch_size):
             chunk = requests[start:start + self.batch_size]
             started = time.perf_counter()
             replies = self._generate(chunk)
             out += self.decide(replies, chunk, time.perf_counter() - started)
+            modes += self.last_modes
+        self.last_modes = modes
         return out
 
     def _generate(self, requests: Sequence[PolicyRequest]) -> list[str]:

@@ -33,8 +33,10 @@ class StatisticalPolicyConfig:
     seed: int = 0
     deterministic: bool = True  # predict the conditional median (evaluation) instead of sampling (audits)
     min_category_samples: int = 10  # fewer views of a category back off to the persona's global distribution
-    recent_k: int = 3  # how many of the session's latest watch times describe the current mood
-    recent_weight: float = 0.5  # weight of the recent median against the distribution, blended in log(1 + s)
+    # Defaults: the last 10 views (the window of the last-10 baseline), half weight against the persona's
+    # distribution, and the SMAPE-optimal point; per-persona tuning on small validation sets did worse (README).
+    recent_k: int = 10  # how many of the session's latest watch times describe the current mood
+    recent_weight: float = 0.5  # weight of the recent views against the distribution
     smoothing: float = 2.0  # pseudo-views pulling a category's engagement rate toward the persona's overall rate
     point: str = "smape"  # deterministic point: 'median', or 'smape' (the value minimising SMAPE on the blended sample)
     preference_strength: float = 0.5  # how far a stated/learned category preference moves watch time and engagement
