@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 import yaml
 from rich import box
@@ -17,8 +16,9 @@ from recorder.cli import ConfigOpt, SetOpt, fail
 from recorder.config import ConfigError, load_config, to_mapping
 from recorder.console import console, progress_bar
 from recorder.files import write_json_atomic
-from sandbox.config import SandboxConfig
-from sandbox.platform import Platform
+
+if TYPE_CHECKING:  # the platform pulls in torch and pandas: imported inside the commands so --help stays fast
+    from sandbox.config import SandboxConfig
 
 sandbox_app = typer.Typer(help="The offline short-video platform: long-term evaluation of recommenders.",
                           no_args_is_help=True)
@@ -28,6 +28,8 @@ SUMMARY_KEYS = ("click_rate", "like_rate", "watch_s_per_user", "creator_retentio
 
 def summarise(history: list[dict[str, float]]) -> dict[str, float]:
     """Mean of each metric over the second half of the run (after warm-up); retention at the end."""
+    import numpy as np
+
     late = history[len(history) // 2:]
     out = {k: float(np.mean([h[k] for h in late])) for k in SUMMARY_KEYS}
     out["creator_retention"] = history[-1]["creator_retention"]
@@ -36,6 +38,8 @@ def summarise(history: list[dict[str, float]]) -> dict[str, float]:
 
 def execute(cfg: SandboxConfig, resume: bool, label: str) -> list[dict[str, float]]:
     """Run (or resume) one simulation into cfg.out and write config copy and metrics JSON (plots: `personaact report`)."""
+    from sandbox.platform import Platform
+
     out = Path(cfg.out)  # type: ignore[arg-type]
     platform = Platform.resume(out, steps=cfg.steps) if resume else Platform(cfg)
     out.mkdir(parents=True, exist_ok=True)
@@ -76,6 +80,8 @@ def run_command(
     set_: SetOpt = None,
 ) -> None:
     """Simulate one platform; writes config.yaml, logs/*.parquet, metrics.json, checkpoint.pkl."""
+    from sandbox.config import SandboxConfig
+
     set_threads(threads)
     try:
         cfg = load_config(SandboxConfig, config, set_ or (), steps=steps, users=users, creators=creators,
@@ -101,6 +107,8 @@ def compare_command(
     set_: SetOpt = None,
 ) -> None:
     """Run several recommenders on the same seeded world and print one table (plus compare.json)."""
+    from sandbox.config import SandboxConfig
+
     set_threads(threads)
     histories: dict[str, list[dict[str, float]]] = {}
     try:
