@@ -89,3 +89,21 @@ def test_every_help_is_plain_with_help_texts_and_defaults():
             assert placeholder not in result.output, (path, placeholder)
         usage = next(line for line in result.output.splitlines() if "Usage:" in line)
         assert "{" not in usage, (path, usage)
+
+
+def test_the_command_line_starts_without_heavy_libraries():
+    """`personaact --help` must stay fast: torch, pandas and friends load inside the commands that use them."""
+    probe = "import sys, personaact.cli; print(' '.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO,
+                                check=True).stdout.split())
+    heavy = {"torch", "pandas", "transformers", "trl", "peft", "datasets", "cv2", "matplotlib", "ray", "av", "pyarrow"}
+    assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_library_warnings_stay_off_stderr_unless_verbose():
+    code = ("import warnings, sys; from personaact.cli import quiet_libraries; "
+            "quiet_libraries() if '-v' not in sys.argv else None; "
+            "warnings.warn('noisy', FutureWarning); warnings.warn('noisy', DeprecationWarning)")
+    quiet = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, cwd=REPO)
+    loud = subprocess.run([sys.executable, "-W", "default", "-c", code, "-v"], capture_output=True, text=True, cwd=REPO)
+    assert "noisy" not in quiet.stderr and "FutureWarning" in loud.stderr
