@@ -162,6 +162,10 @@ def load_persona(path: str | Path) -> Persona:
         raise PersonaError(f"{file}: persona file not found") from err
     except json.JSONDecodeError as err:
         raise PersonaError(f"{file}: not valid JSON ({err})") from err
+    except (UnicodeDecodeError, RecursionError) as err:
+        raise PersonaError(f"{file}: not a UTF-8 JSON persona file ({err})") from err
+    except IsADirectoryError as err:
+        raise PersonaError(f"{file}: is a folder; give the persona.json inside it") from err
     try:
         return Persona.from_dict(data)
     except PersonaError as err:

@@ -51,6 +51,8 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{file}: not valid YAML: {err}") from err
+    except (UnicodeDecodeError, RecursionError) as err:
+        raise ConfigError(f"{file}: not readable as UTF-8 YAML ({err}); save it as UTF-8") from err
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: the top level must be a mapping of option: value")
     return data

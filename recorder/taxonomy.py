@@ -234,7 +234,11 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     file = Path(path)
     if not file.is_file():
         raise TaxonomyError(f"{file}: taxonomy file not found")
-    return _parse(file.read_text(encoding="utf-8"), str(file))
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise TaxonomyError(f"{file}: not UTF-8 text ({err}); save it as UTF-8") from err
+    return _parse(text, str(file))
 
 
 @lru_cache(maxsize=1)
@@ -246,6 +250,6 @@ def _shipped() -> Taxonomy:
 def _parse(text: str, source: str) -> Taxonomy:
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, RecursionError) as err:
         raise TaxonomyError(f"{source}: not valid YAML: {err}") from err
     return taxonomy_from_mapping(data, source)

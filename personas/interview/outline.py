@@ -107,6 +107,8 @@ def load_outline(path: str | Path | None = None) -> Outline:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise OutlineError(f"{file}: not valid YAML: {err}") from err
+    except (UnicodeDecodeError, RecursionError) as err:
+        raise OutlineError(f"{file}: not readable as UTF-8 YAML ({err}); save it as UTF-8") from err
     try:
         return outline_from_dict(data)
     except OutlineError as err:

@@ -105,7 +105,7 @@ def load_hidden_personas(path: str | Path | None = None) -> list[HiddenPersona]:
     file = Path(path) if path else Path(str(resources.files("personas.data").joinpath(DEFAULT_PERSONAS)))
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as err:
         raise PersonaError(f"{file}: cannot read hidden personas ({err})") from err
     items = data.get("personas") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:

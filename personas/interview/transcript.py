@@ -140,14 +140,20 @@ class TranscriptStore:
         if not self.events_path.exists():
             return
         set_aside_torn_tail(self.events_path, self.folder / TORN_FILE)
-        with self.events_path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
+        with self.events_path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise TranscriptError(f"{self.events_path} line {number}: not UTF-8 ({err.reason}); "
+                                          "fix or remove that line, then resume") from err
                 if not line.strip():
                     continue
                 try:
                     yield json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise TranscriptError(f"{self.events_path} line {number}: not valid JSON ({err.msg}); "
+                except (json.JSONDecodeError, RecursionError) as err:
+                    reason = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+                    raise TranscriptError(f"{self.events_path} line {number}: not valid JSON ({reason}); "
                                           "fix or remove that line, then resume") from err
 
     def replay(self) -> InterviewState:
@@ -179,5 +185,5 @@ class TranscriptStore:
             return json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as err:
             raise TranscriptError(f"{path}: missing; this folder holds no complete interview start") from err
-        except json.JSONDecodeError as err:
-            raise TranscriptError(f"{path}: not valid JSON ({err})") from err
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+            raise TranscriptError(f"{path}: not valid UTF-8 JSON ({err})") from err

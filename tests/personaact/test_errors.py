@@ -107,3 +107,28 @@ def test_library_warnings_stay_off_stderr_unless_verbose():
     quiet = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, cwd=REPO)
     loud = subprocess.run([sys.executable, "-W", "default", "-c", code, "-v"], capture_output=True, text=True, cwd=REPO)
     assert "noisy" not in quiet.stderr and "FutureWarning" in loud.stderr
+
+
+def _non_utf8(path: Path) -> Path:
+    path.write_bytes(b"\xff\xfe" + "key: value\n".encode("utf-16-le"))
+    return path
+
+
+def test_non_utf8_input_files_are_named_errors(tmp_path):
+    from personas.interview.outline import load_outline
+    from personas.interview.transcript import TranscriptStore
+    from personas.persona import load_persona
+    from recorder.config import read_yaml_mapping
+    from recorder.errors import PersonaActError
+    from recorder.taxonomy import load_taxonomy
+
+    loaders = [read_yaml_mapping, load_outline, load_taxonomy, load_persona]
+    for number, loader in enumerate(loaders):
+        bad = _non_utf8(tmp_path / f"bad{number}.yaml")
+        with pytest.raises(PersonaActError, match=f"bad{number}.yaml"):
+            loader(bad)
+    store = TranscriptStore(tmp_path / "iv")
+    store.folder.mkdir()
+    store.events_path.write_bytes(b'{"kind": "start"}\n\xff\xfe\n')
+    with pytest.raises(PersonaActError, match="line 2: not UTF-8"):
+        list(store.events())
