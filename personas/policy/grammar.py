@@ -35,6 +35,8 @@ SYSTEM_PROMPT = (
     'else: {"watch_seconds": <seconds they stay on it, a number>, "like": true|false, "comment": true|false, '
     '"share": true|false} and, only when comment is true, "comment_text": "<their comment>".'
 )
+REPLY_EXAMPLE = '{"watch_seconds": 4.2, "like": false, "comment": false, "share": false}'
+
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def build_prompt(persona_card: str, history: Sequence[Step], current: VideoView,
              f"## Your last {len(shown)} videos in this session (oldest first)"]
     lines += [f"{i + 1}. {describe_step(s)}" for i, s in enumerate(shown)] or ["(this is the first video)"]
     frames = f" ({current.n_frames} frame{'s' if current.n_frames != 1 else ''} shown above)" if current.n_frames else ""
-    lines += ["", f"## Current video{frames}", describe_video(current), "", "Reply with the JSON object only."]
+    lines += ["", f"## Current video{frames}", describe_video(current), "",
+              f"Reply with the JSON object only, in this form: {REPLY_EXAMPLE}"]
     return PolicyPrompt(SYSTEM_PROMPT, "\n".join(lines), current.n_frames)
 
 

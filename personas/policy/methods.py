@@ -73,16 +73,19 @@ def is_model_method(spec: str) -> bool:
 
 
 def contexts_for(splits: Sequence[SessionSplit], cards: Mapping[str, Any], config: Any) -> dict[str, PersonaContext]:
-    """One context per persona: the model fitted on its training views; the card given, else none."""
+    """One context per persona: the model fitted on its training views; the card given, else one written from its
+    training behaviour (prompts only: stated category preferences come from given cards alone)."""
+    from personas.policy.dataset import behaviour_cards
     from personas.policy.inference import persona_text
 
+    fallback = behaviour_cards(splits)
     out = {}
     for persona in sorted({s.persona for s in splits}):
         mine = [s for s in splits if s.persona == persona]
         model = StatisticalPersonaModel.fit([st for s in mine for st in s.train], persona_id=persona)
         given = cards.get(persona)
         person = given if hasattr(given, "narrative") else CardPersona(persona, str(given or ""))
-        text = persona_text(person) if hasattr(given, "traits") else str(given or "")
+        text = persona_text(person) if hasattr(given, "traits") else str(given or fallback[persona])
         out[persona] = PersonaContext(persona, mine, model, person, text)
     return out
 
