@@ -93,6 +93,7 @@ def make_handler(app: InterviewWebApp, port_holder: dict[str, int]) -> type[Base
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "PersonaActInterview"
+        timeout = 30  # seconds a client may stall mid-request (a body shorter than its Content-Length) before we hang up
 
         def log_message(self, fmt: str, *args: Any) -> None:
             log.debug("web: " + fmt, *args)

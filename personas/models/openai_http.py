@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF_S = 30.0
 _SERVER_MESSAGE_CHARS = 500
 # Credentials a misbehaving server may echo back (e.g. the request headers); redacted even when not our key.
+_USERINFO = re.compile(r"://[^/@\s]+@")
 _CREDENTIALS = re.compile(r"(?i)(bearer\s+|api[_-]?key[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+")
 
 
@@ -288,6 +289,7 @@ class OpenAICompatibleChat(ChatModel):
         if self._api_key:
             for form in {self._api_key, self._api_key.replace("/", "\\/"), quote(self._api_key, safe="")}:
                 text = text.replace(form, "***")
+        text = _USERINFO.sub("://***@", text)  # http://user:password@host in a base_url
         return _CREDENTIALS.sub(lambda m: m.group(1) + "***", text)
 
     def _clip(self, text: str, limit: int) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from personas.models import ChatBackendError, user
+from personas.models import ChatBackendError, ModelUnavailableError, user
 from personas.models.openai_http import OpenAICompatibleChat
 
 SECRET = "sk-live-SECRET-0123456789abcdef"
@@ -116,3 +116,11 @@ def test_timeout_bounds_the_whole_call_not_each_read(dripping_server):
     # two attempts of 0.5 s each; the drip alone would take over 10 s
     assert time.monotonic() - started < 4.0
     chat.close()
+
+
+def test_credentials_in_the_base_url_never_reach_a_message():
+    chat = OpenAICompatibleChat("http://alice:hunter2@127.0.0.1:9/v1", "m", api_key_env=KEY_ENV, max_retries=0,
+                                sleep=lambda s: None, timeout_s=2)
+    with pytest.raises(ModelUnavailableError) as err:
+        chat.chat([user("hi")])
+    assert "hunter2" not in str(err.value) and "127.0.0.1:9" in str(err.value)
