@@ -10,18 +10,20 @@ from audit.protocols import Agent, AuditError
 from personas.policy import PersonaLike, Policy, load_policy
 
 
-def reversed_policy(policy: Policy, persona: PersonaLike) -> Policy | None:
-    """The reversed persona's policy: the policy's own reversal, else quantile/engagement reversal on the card's
-    analysed behaviour (personas.policy.reversal), else None."""
-    own = getattr(policy, "reversed", None)
-    if callable(own):
-        return own()  # type: ignore[no-any-return]
+def reversed_policy(policy: Policy, persona: PersonaLike, traces: Sequence[Any] = ()) -> Policy | None:
+    """The reversed persona's policy: quantile-reversed watch time and mirrored engagement (personas.policy.reversal)
+    on the behaviour analysed from the persona's traces or card; else the policy's own reversal; else None."""
     features = getattr(persona, "features", None)
-    if features is None:
-        return None
-    from personas.policy.reversal import ReversedPolicy
+    if traces:
+        from personas.analysis import analyse
 
-    return ReversedPolicy.from_features(policy, features)
+        features = analyse(list(traces))
+    if features is not None:
+        from personas.policy.reversal import ReversedPolicy
+
+        return ReversedPolicy.from_features(policy, features)
+    own = getattr(policy, "reversed", None)
+    return own() if callable(own) else None  # type: ignore[no-any-return]
 
 
 def build_agent(persona: Any, spec: str, traces: Sequence[Any] = (), card: dict[str, Any] | None = None,
@@ -37,7 +39,7 @@ def build_agent(persona: Any, spec: str, traces: Sequence[Any] = (), card: dict[
                 raise AuditError("--policy statistical: give the persona's own traces with --traces")
             options["traces"] = list(traces)
     policy = load_policy(spec, persona, **options)
-    reverse = reversed_policy(policy, persona)
+    reverse = reversed_policy(policy, persona, traces)
     kind = spec.split(":", 1)[0] if not Path(spec).expanduser().is_dir() else "vlm"
     reversed_card = None
     if card is not None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from recorder.categorise import GenreResolver, KeywordCategoriser
 from recorder.errors import PersonaActError
 from recorder.feed import Observation
@@ -147,10 +149,14 @@ def sandbox_sample(n: int = 200, seed: int = 0, with_tags: bool = True) -> list[
     from audit.feeds import SandboxWorld
     from sandbox.feed import transcript as spoken
 
-    platform = SandboxWorld(seed=seed, users=50, creators=max(20, n // 10), warmup_steps=max(3, n // 20)).build(0)
+    creators = max(20, n // 10)
+    platform = SandboxWorld(seed=seed, users=50, creators=creators, warmup_steps=n // creators + 3).build(0)
     cat = platform.catalogue
+    created = cat.created[:cat.size]
+    # items published during the run, not the placeholder "intro" items creators start with (they say nothing)
+    ids = [int(i) for i in np.flatnonzero(created >= max(1, int(created.min()) + 1))][:n]
     out = []
-    for item_id in range(min(n, cat.size)):
+    for item_id in ids:
         item = cat.item(item_id)
         tags = item.tags if with_tags else ()
         meta = VideoMeta(video_id=f"sbx-{item_id}", author=f"creator{item.creator:04d}",

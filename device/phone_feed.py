@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from device.base import Device, DeviceDisconnected
@@ -42,6 +43,7 @@ class PhoneFeed:
         self.incidents: list[tuple[int, str, str]] = []  # (position, kind, detail): popups, crashes, reconnects
         self._shown: tuple[str | None, str | None, str] | None = None  # identity of the last observed screen
         self._moved = False
+        self._appeared: datetime | None = None  # when the current video came on screen (set by next())
 
     def _note(self, kind: str, detail: str = "") -> None:
         log.info("%s at position %d: %s", kind, self.position, detail)
@@ -97,7 +99,8 @@ class PhoneFeed:
         frame = self._resilient(self.device.screenshot) if self.with_frames else None
         kind = screen.kind if screen.kind in ("video", "ad", "live") else "video"
         self._shown = _identity(screen)
-        return Observation(self.position, self.clock.now(), screen.meta, None, None, frame, bool(screen.liked), kind)
+        shown_at = self._appeared or self.clock.now()  # when the swipe landed, not when the dump came back
+        return Observation(self.position, shown_at, screen.meta, None, None, frame, bool(screen.liked), kind)
 
     def watch(self, seconds: float) -> None:
         """Stay on the video."""
@@ -203,6 +206,7 @@ class PhoneFeed:
         if self._moved:  # "not interested" already took the app to the next video
             self._moved = False
             self.position += 1
+            self._appeared = None  # it appeared while "not interested" was confirmed: the dump time is close enough
             return self.current()
         shown = self._shown
         self.screen()  # clears popups/crashes first, or the swipe would land on them
@@ -216,6 +220,7 @@ class PhoneFeed:
                 if shown is not None and _identity(self.screen()) != shown:
                     break  # the swipe landed before the line dropped
         self.position += 1
+        self._appeared = self.clock.now()
         self._settle()
         return self.current()
 
