@@ -123,6 +123,7 @@ def run_validation(settings: ValidationSettings, out: Path, progress: Callable[[
                    ) -> dict[str, Any]:
     """Run every level's audits (resumable: finished levels are read back), write and return validation.json."""
     out.mkdir(parents=True, exist_ok=True)
+    _check_settings(out, settings)
     base = SandboxWorld(seed=settings.seed, users=settings.users, creators=settings.creators,
                         warmup_steps=settings.warmup_steps)
     persona, traces = record_sandbox_user(base, out / "persona-trace", settings.user_videos)
@@ -140,6 +141,17 @@ def run_validation(settings: ValidationSettings, out: Path, progress: Callable[[
               "depth": depth, "breadth": breadth}
     write_json_atomic(out / VALIDATION_FILE, report)
     return report
+
+
+def _check_settings(out: Path, settings: ValidationSettings) -> None:
+    """Finished levels are reused on a rerun, so a folder holds one set of settings only."""
+    import json
+
+    path = out / "settings.json"
+    wanted = json.loads(json.dumps(asdict(settings)))
+    if path.is_file() and json.loads(path.read_text(encoding="utf-8")) != wanted:
+        raise PersonaActError(f"--out {out}: holds a validation with other settings; pick a new --out or remove it")
+    write_json_atomic(path, wanted)
 
 
 def _audit(settings: ValidationSettings, agent: Agent, protocol: str, knob: str, level: float, out: Path,
