@@ -15,11 +15,11 @@ log = logging.getLogger(__name__)
 _TAIL_CHUNK = 64 * 1024
 
 
-def _default_mode() -> int:
-    """Permissions a plain open() would give a new file (0666 less the umask), not mkstemp's 0600."""
+def default_mode(directory: bool = False) -> int:
+    """Permissions open()/mkdir() would give (0666/0777 less the umask), not mkstemp's 0600 or mkdtemp's 0700."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return (0o777 if directory else 0o666) & ~mask
 
 
 class JSONTextError(ValueError, PersonaActError):
@@ -70,7 +70,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         # keep the mode of the file being replaced, else what open() would have given (mkstemp makes 0600)
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _default_mode())
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else default_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

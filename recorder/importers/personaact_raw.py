@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -13,9 +14,9 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from recorder.errors import PersonaActError
-from recorder.files import JSONTextError, loads_strict
+from recorder.files import JSONTextError, default_mode, loads_strict
 from recorder.store import TraceWriter, is_trace_folder
-from recorder.trace import Action, Consent, Step, TraceHeader, TraceValidationError
+from recorder.trace import MAX_WATCH_S, Action, Consent, Step, TraceHeader, TraceValidationError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def import_session(file: Path, out_root: Path, report: ImportReport, utc_offset_
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}.", dir=target.parent))
-    staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would survive the rename into place
+    staging.chmod(default_mode(directory=True))  # mkdtemp's 0700 would survive the rename into place
     try:
         with TraceWriter.create(staging, header, exist_ok=True) as writer:
             for step in session_steps(raw, header, file, report, writer, media_root):
@@ -108,12 +109,6 @@ def remove_stale_staging(target: Path) -> None:
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
                 log.info("removed %s left by an interrupted import", stale)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _load_session(file: Path) -> dict[str, Any]:
@@ -179,6 +174,8 @@ def _entry_step(entry: Any, index: int, previous_end: datetime, where: str, repo
         watch = 0.0
     if isinstance(watch, bool) or not isinstance(watch, (int, float)):
         raise ValueError(f"viewing_duration must be a number, got {watch!r}")
+    if not math.isfinite(watch) or watch > MAX_WATCH_S:  # checked before any time arithmetic, which would overflow
+        raise ValueError(f"viewing_duration (watch_s) {watch!r} is not a plausible view (0..{MAX_WATCH_S:.0f} s)")
     if watch == 0:
         report.problems.append(f"{where}: viewing_duration is 0 (kept as a 0 s view)")
     # The UI dump is taken when the viewer leaves the video, so the view started viewing_duration seconds earlier.

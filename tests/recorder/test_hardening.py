@@ -271,8 +271,9 @@ def _entry(stamp: str = "20260101T020001000", watch: float = 2.0, **more) -> dic
 
 def test_one_absurd_entry_is_reported_and_the_import_goes_on(tmp_path):
     raw = tmp_path / "raw" / "X"
+    no_stamp = {"actions": [], "viewing_duration": 2.0}  # appears when the previous view ended: past year 9999
     _session(raw, "a", [_entry(), _entry("20260101T020005000", 1e15), _entry("99991231T235959000", 86_000.0),
-                        _entry("20260101T020009000", 3.0)])
+                        no_stamp, _entry("20260101T020009000", 3.0)])
     (raw / "session_b.json").write_text('{"session_id": "b", "start_time": "2026-01-01T10:00:00", "actions": '
                                         + "[" * 100_000 + "]" * 100_000 + "}")
     _session(raw, "c", [_entry()])
@@ -280,8 +281,8 @@ def test_one_absurd_entry_is_reported_and_the_import_goes_on(tmp_path):
     assert sorted(p.name for p in report.written) == ["a", "c"]
     assert any("session_b.json" in f and "nested too deeply" in f for f in report.failed)
     assert any("actions[1]" in p and "watch_s" in p for p in report.problems)
-    assert any("actions[2]" in p for p in report.problems)
-    assert [s.watch_s for s in read_trace(tmp_path / "out" / "X" / "a").steps] == [2.0, 3.0]
+    assert any("actions[3]" in p for p in report.problems)
+    assert [s.watch_s for s in read_trace(tmp_path / "out" / "X" / "a").steps] == [2.0, 86_000.0, 3.0]
 
 
 def test_actions_given_as_a_string_are_reported_not_read_letter_by_letter(tmp_path):
