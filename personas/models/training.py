@@ -113,33 +113,54 @@ def qwen_vl_config(vocab_size: int, token_ids: dict[str, int], hidden: int = 32,
                             vision_end_token_id=token_ids["vision_end"], tie_word_embeddings=False)
 
 
+def qwen_vl_processor(corpus: Sequence[str], vocab_size: int = 400, min_pixels: int = 56 * 56,
+                      max_pixels: int = 112 * 112) -> tuple[Any, dict[str, int]]:
+    """A Qwen2.5-VL processor around a tokenizer trained on `corpus`, and the special-token ids a config needs."""
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+
+    tokenizer = train_tokenizer(corpus, QWEN_VL_SPECIALS, vocab_size, pad_token="<|endoftext|>",
+                                bos_token="<|endoftext|>", eos_token="<|im_end|>", padding_side="left")
+    tokenizer.chat_template = QWEN_VL_CHAT_TEMPLATE
+    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in [
+        ("pad", "<|endoftext|>"), ("bos", "<|endoftext|>"), ("eos", "<|im_end|>"), ("image", "<|image_pad|>"),
+        ("video", "<|video_pad|>"), ("vision_start", "<|vision_start|>"), ("vision_end", "<|vision_end|>")]}
+    size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
+    processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(min_pixels=min_pixels,
+                                                                          max_pixels=max_pixels, size=size),
+                                    tokenizer=tokenizer, video_processor=Qwen2VLVideoProcessor(size=size),
+                                    chat_template=QWEN_VL_CHAT_TEMPLATE)
+    return processor, ids
+
+
+# Qwen2.5-VL-7B-Instruct's shapes (text and vision towers), for random-weight benchmarks at full size.
+QWEN_VL_7B_SHAPES = {"hidden": 3584, "layers": 28, "heads": 28, "kv_heads": 4, "intermediate": 18944,
+                     "vision_hidden": 1280, "vision_depth": 32, "vision_heads": 16, "vision_intermediate": 3420}
+QWEN_VL_7B_VOCAB = 152064
+
+
+def random_qwen_vl(ids: dict[str, int], vocab_size: int, shapes: dict[str, int], seed: int = 0,
+                   device: str = "cpu", dtype: Any = None) -> Any:
+    """A Qwen2.5-VL with random weights of the given shapes, built directly on `device` (no hub, nothing saved)."""
+    import torch
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    config = qwen_vl_config(vocab_size, ids, **shapes)
+    if shapes.get("vision_depth", 1) > 4:  # full-size vision towers use Qwen's windowed/full attention pattern
+        config.vision_config.fullatt_block_indexes = [7, 15, 23, 31]
+    torch.manual_seed(seed)
+    with torch.device(device):
+        model = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype or torch.float32)
+    model.generation_config.eos_token_id = ids["eos"]
+    model.generation_config.pad_token_id = ids["pad"]
+    return model
+
+
 def build_tiny_qwen_vl(folder: Path, corpus: Sequence[str], seed: int = 0, vocab_size: int = 400,
                        min_pixels: int = 56 * 56, max_pixels: int = 112 * 112) -> Path:
     """Save a random 2-layer Qwen2.5-VL (hidden 32, 1 vision block), a tokenizer trained on `corpus` and the
     Qwen2.5-VL processor (small pixel budget) into `folder`: loadable with from_pretrained, no hub."""
-    import torch
-    from transformers import (
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessor,
-        Qwen2VLVideoProcessor,
-    )
-
-    tokenizer = train_tokenizer(corpus, QWEN_VL_SPECIALS, vocab_size, pad_token="<|endoftext|>",
-                                bos_token="<|endoftext|>", eos_token="<|im_end|>", padding_side="left")
-    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in [
-        ("pad", "<|endoftext|>"), ("bos", "<|endoftext|>"), ("eos", "<|im_end|>"), ("image", "<|image_pad|>"),
-        ("video", "<|video_pad|>"), ("vision_start", "<|vision_start|>"), ("vision_end", "<|vision_end|>")]}
-    image_processor = Qwen2VLImageProcessor(min_pixels=min_pixels, max_pixels=max_pixels,
-                                            size={"shortest_edge": min_pixels, "longest_edge": max_pixels})
-    video_processor = Qwen2VLVideoProcessor(size={"shortest_edge": min_pixels, "longest_edge": max_pixels})
-    processor = Qwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                    video_processor=video_processor, chat_template=QWEN_VL_CHAT_TEMPLATE)
-    tokenizer.chat_template = QWEN_VL_CHAT_TEMPLATE
-    torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(qwen_vl_config(len(tokenizer), ids))
-    model.generation_config.eos_token_id = ids["eos"]
-    model.generation_config.pad_token_id = ids["pad"]
+    processor, ids = qwen_vl_processor(corpus, vocab_size, min_pixels, max_pixels)
+    model = random_qwen_vl(ids, len(processor.tokenizer), {}, seed)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)

@@ -121,27 +121,29 @@ class TrainRun:
                 "samples_per_s": self.samples_per_s, "log": list(self.log)}
 
 
-def train_sft(config: PersonaSFTConfig, resume: bool = False, progress: Callable[[int], None] | None = None) -> TrainRun:
-    """Supervised fine-tuning on the dataset's train split (completion-only loss); saves the LoRA adapter."""
+def train_sft(config: PersonaSFTConfig, resume: bool = False, progress: Callable[[int], None] | None = None,
+              loaded: tuple[Any, Any] | None = None) -> TrainRun:
+    """Supervised fine-tuning on the dataset's train split (completion-only loss); saves the LoRA adapter.
+    `loaded` = (model, processor) already in memory (benchmarks) instead of `config.model`."""
     from trl import SFTTrainer
 
     data = _training_rows(config, drop=("watch_s", "like", "comment", "share", "persona_id", "trace_id",
                                         "step_index", "prompt_version"))
-    model, processor = load_model(resolve_model(config, data), config)
+    model, processor = loaded or load_model(resolve_model(config, data), config)
     trainer = SFTTrainer(model=model, args=config, train_dataset=data, processing_class=processor,
                          peft_config=_lora(config), callbacks=_callbacks(progress))
     return _run(trainer, config, processor, resume, len(data))
 
 
-def train_grpo(config: PersonaGRPOConfig, resume: bool = False,
-               progress: Callable[[int], None] | None = None) -> TrainRun:
+def train_grpo(config: PersonaGRPOConfig, resume: bool = False, progress: Callable[[int], None] | None = None,
+               loaded: tuple[Any, Any] | None = None) -> TrainRun:
     """GRPO with the action, duration and format rewards (logged separately); saves the new LoRA adapter."""
     from trl import GRPOTrainer
 
     from personas.policy.rewards import REWARD_FUNCTIONS
 
     data = _training_rows(config, drop=("completion",))
-    model, processor = load_model(resolve_model(config, data), config)
+    model, processor = loaded or load_model(resolve_model(config, data), config)
     rewards: list[Any] = list(REWARD_FUNCTIONS)
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=data,
                           processing_class=processor, peft_config=_lora(config), callbacks=_callbacks(progress))

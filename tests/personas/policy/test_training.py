@@ -24,6 +24,8 @@ from recorder.store import read_trace
 from tests.builders import T0, make_header
 from tests.personas.policy.conftest import write_image_traces
 
+# 16 sampled completions of a random model: some hold grammar landmarks (format reward > 0), others not, so
+# GRPO's group advantages are non-zero and one step must move the new LoRA.
 TINY_LORA = dict(lora_r=4, lora_alpha=8, max_train_rows=4, seed=1, learning_rate=3e-2)
 
 
@@ -38,8 +40,8 @@ def trained(tmp_path_factory) -> dict[str, object]:
                                **TINY_LORA)
     sft = train_sft(sft_cfg)
     grpo_cfg = PersonaGRPOConfig(output_dir=str(root / "grpo"), dataset=str(root / "ds"), model=str(sft.adapter),
-                                 max_steps=1, per_device_train_batch_size=4, num_generations=2,
-                                 generation_batch_size=4, max_completion_length=12, **TINY_LORA)
+                                 max_steps=1, per_device_train_batch_size=16, num_generations=8,
+                                 generation_batch_size=16, max_completion_length=16, **TINY_LORA)
     return {"root": root, "sft": sft, "grpo": train_grpo(grpo_cfg), "sft_cfg": sft_cfg}
 
 
