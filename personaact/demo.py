@@ -1,98 +1,181 @@
-"""`personaact demo`: run the pipeline that exists end to end on the public traces and embedded defaults."""
+"""`personaact demo`: the whole job on embedded defaults, from the shipped public traces to one HTML report.
+
+Stages: import the public traces; build a sandbox world and record one of its simulated users as a trace (with
+categories); persona A fitted on one recorded sandbox user, persona B from the public traces through an
+interview with the embedded chat model; a breadth and a depth audit for each (persona B's breadth audit through
+virtual phones over adb/uiautomator2, the rest on the in-process sandbox feed); a small validation of the audit
+against the sandbox's knobs; one report. `run_demo(data, out, size)` is the library entry (tests pass a small
+`DemoSize`); every stage prints what it did and where its output went.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from recorder.cli import fail, summary_table
-from recorder.console import console, progress_bar
-from recorder.importers.personaact_raw import PUBLIC_SAMPLE_DATA, find_session_files, import_sessions
-from recorder.store import find_trace_folders, traces_to_dataframe
-from recorder.summary import overall, summarise
+from recorder.cli import fail
+from recorder.console import console
+from recorder.errors import PersonaActError
+from recorder.importers.personaact_raw import PUBLIC_SAMPLE_DATA
 
 DEFAULT_DATA = PUBLIC_SAMPLE_DATA
-DEMO_PERSON = "P01"
-DEMO_RECOMMENDERS = ("random", "pop", "mf", "mf+mmr", "mf+fair")
+DEMO_PERSON = "P01"  # the public collector persona B is interviewed about
+
+
+class DemoError(ValueError, PersonaActError):
+    """The demo cannot run as asked; the message names the option or file."""
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """How big each stage is. The defaults are what `make demo` runs; tests pass `DemoSize.small()`."""
+
+    users: int = 200  # simulated users of the sandbox world
+    creators: int = 20
+    recorded_videos: int = 300  # length of the simulated user's recorded trace persona A is fitted on
+    breadth_steps: int = 300  # videos per account in the sandbox breadth audits
+    depth_steps: int = 150  # videos per phase in the depth audits
+    window: int = 50
+    repeats: int = 3  # fresh accounts per sandbox audit (CIs across repeats)
+    virtual_steps: int = 80  # videos per account in the virtual-phone breadth audit (about 1 s each)
+    virtual_window: int = 20
+    interview_sections: int = 3
+    validation_seeds: int = 3
+    validation_steps: int = 150
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if f.name == "seed" else 1):
+                raise DemoError(f"demo size {f.name}: must be an integer >= {0 if f.name == 'seed' else 1}, "
+                                f"got {value!r}")
+        for steps, window, name in ((self.breadth_steps, self.window, "breadth_steps"),
+                                    (self.virtual_steps, self.virtual_window, "virtual_steps")):
+            if steps < 2 * window:
+                raise DemoError(f"demo size {name}: {steps} is fewer than two windows of {window}")
+
+    @classmethod
+    def small(cls) -> DemoSize:
+        """A setting for tests: every stage runs, on a few dozen videos."""
+        return cls(users=80, creators=10, recorded_videos=80, breadth_steps=60, depth_steps=40,
+                   window=20, repeats=2, virtual_steps=24, virtual_window=8, interview_sections=1,
+                   validation_seeds=2, validation_steps=40)
+
+
+@dataclass(frozen=True)
+class DemoOutputs:
+    """Where everything went, and how long each stage took (seconds)."""
+
+    out: Path
+    report: Path
+    numbers: Path
+    public_traces: Path
+    sandbox_user: Path
+    personas: dict[str, Path]
+    audits: dict[str, Path]
+    validation: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    """Numbered stage banners with timings."""
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self.echo, self.number, self.seconds = echo, 0, {}  # type: ignore[var-annotated]
+
+    @contextmanager
+    def stage(self, name: str, title: str) -> Iterator[None]:
+        self.number += 1
+        console.rule(f"[bold]{self.number}. {title}")
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - start, 1)
+        self.echo(f"[dim]{name}: {self.seconds[name]:.1f} s[/dim]")
+
+
+def run_demo(data: Path = DEFAULT_DATA, out: Path = Path("runs/demo"), size: DemoSize | None = None,
+             echo: Callable[[str], None] = console.print) -> DemoOutputs:
+    """Run every stage into `out` (which must be empty or absent) and return where the outputs went."""
+    from personaact import demo_stages as st
+
+    size = size or DemoSize()
+    if not data.is_dir():
+        raise DemoError(f"{data}: public traces not found; pass --data pointing at a raw_data folder "
+                        "(session_*.json files in one folder per collector)")
+    if out.exists() and any(out.iterdir()):
+        raise DemoError(f"--out {out}: not empty; the demo writes a fresh folder (remove it or pick another)")
+    stages = _Stages(echo)
+    total = time.perf_counter()
+    with stages.stage("import", "import the shipped public PersonaAct traces"):
+        public = st.import_public(data, out / "traces", echo)
+    with stages.stage("persona_a", "sandbox world; persona A fitted on a recorded simulated user (with categories)"):
+        world = st.sandbox_world(size)
+        persona_a = st.record_sandbox_user(world, size, out / "sandbox-user", echo)
+    with stages.stage("persona_b", f"persona B: interview about collector {DEMO_PERSON}'s public traces "
+                                   "(embedded chat model)"):
+        persona_b = st.persona_from_interview(public, DEMO_PERSON, size, out / "interview", out / "personas", echo)
+    audits: dict[str, Path] = {}
+    with stages.stage("audits_sandbox", "breadth and depth audits on the in-process sandbox feed"):
+        for persona in (persona_a, persona_b):
+            if persona.key == "b":  # persona B's breadth audit goes through the virtual phones below
+                audits.update(st.sandbox_audits(persona, world, size, out / "audits", ("depth",), echo))
+            else:
+                audits.update(st.sandbox_audits(persona, world, size, out / "audits", ("breadth", "depth"), echo))
+    with stages.stage("audit_virtual", "breadth audit through virtual phones (adb + uiautomator2 on loopback)"):
+        audits.update(st.virtual_audit(persona_b, world, size, out / "audits", echo))
+    with stages.stage("validation", "validate the audit on the sandbox's known knobs"):
+        validation = st.validate(size, out / "validation", echo)
+    with stages.stage("report", "one HTML report of everything"):
+        written = st.report([*audits.values(), validation], out / "report.html")
+    stages.seconds["total"] = round(time.perf_counter() - total, 1)
+    outputs = DemoOutputs(out, written.html, written.numbers_csv, public.folder, persona_a.path.parent,
+                          {p.persona_id: p.path for p in (persona_a, persona_b)}, audits, validation,
+                          dict(stages.seconds))
+    print_outputs(outputs, echo)
+    return outputs
+
+
+def print_outputs(outputs: DemoOutputs, echo: Callable[[str], None]) -> None:
+    """Where every output went."""
+    console.rule("[bold]where everything went")
+    echo(f"public traces (imported):   {outputs.public_traces}")
+    echo(f"sandbox user's trace:       {outputs.sandbox_user}")
+    for persona, path in outputs.personas.items():
+        echo(f"persona {persona}: {path}")
+    for name, path in outputs.audits.items():
+        echo(f"audit {name}: {path}")
+    echo(f"validation:                 {outputs.validation}")
+    echo(f"numbers of the report:      {outputs.numbers}")
+    echo(f"[bold]report:                     {outputs.report}[/bold]")
+    echo(f"total {outputs.seconds.get('total', 0):.0f} s; open the report in a browser "
+         f"(it needs no network): xdg-open {outputs.report}")
 
 
 def demo_command(
-    data: Annotated[Path, typer.Option(help="The public PersonaAct raw_data folder (one sub-folder per collector).")] = DEFAULT_DATA,
-    out: Annotated[Path, typer.Option(help="Where the demo writes its traces and results.")] = Path("runs/demo"),
-    interview: Annotated[bool, typer.Option(help="Interview a simulated person with the embedded chat model.")] = True,
-    sandbox_steps: Annotated[int, typer.Option(help="Steps of the sandbox recommender comparison (0 skips it).")] = 30,
+    data: Annotated[Path, typer.Option(help="The public PersonaAct raw_data folder (one sub-folder per collector).")]
+    = DEFAULT_DATA,
+    out: Annotated[Path | None, typer.Option(help="Where the demo writes everything (must be empty or absent). "
+                                                  "[default: runs/demo/<UTC date-time>]")] = None,
+    small: Annotated[bool, typer.Option("--small", help="A few dozen videos per stage (a quick smoke run).")] = False,
 ) -> None:
-    """Import the public traces, profile a person, evaluate the persona policy, compare recommenders, interview."""
-    if not data.is_dir():
-        raise fail(f"{data}: public traces not found; pass --data pointing at a raw_data folder "
-                   "(session_*.json files in one folder per collector)")
-    traces_dir = import_stage(data, out)
-    persona_stage(traces_dir)
-    if sandbox_steps > 0:
-        sandbox_stage(out, sandbox_steps)
-    if interview:
-        interview_stage(traces_dir, out)
+    """Sandbox, two personas, breadth and depth audits (one through virtual phones), validation, one HTML report."""
+    from datetime import UTC, datetime
 
-
-def import_stage(data: Path, out: Path) -> Path:
-    """Import every public session and print the behaviour of each collector."""
-    files = find_session_files([data])
-    console.rule("[bold]1. import the public PersonaAct traces")
-    with progress_bar(len(files), "importing") as advance:
-        report = import_sessions(files, out / "traces", progress=advance)
-    console.print(f"{len(files)} session files: {len(report.written)} imported, {len(report.skipped)} already "
-                  f"imported, {len(report.failed)} failed, {len(report.problems)} warnings")
-    steps = traces_to_dataframe(find_trace_folders([out / "traces"]))
-    console.print(summary_table(summarise(steps, by="collector"), "collector"))
-    everyone = overall(steps)
-    console.print(f"all collectors: {int(everyone['videos'])} videos in {int(everyone['traces'])} sessions with "
-                  f"videos, median watch {everyone['watch_median_s']:.1f} s, mean {everyone['watch_mean_s']:.1f} s, "
-                  f"like rate {everyone['like_rate']:.1%}, quick skips (<3 s) {everyone['quick_skip_rate']:.1%}")
-    return out / "traces"
-
-
-def persona_stage(traces_dir: Path) -> None:
-    """Profile one person's behaviour and score the statistical persona policy on every collector."""
-    from personas.analysis import analyse, load_traces
-    from personas.cli_policy import result_table
-    from personas.evaluation import evaluate
-
-    every, folders = load_traces([traces_dir])  # read once, used by both stages
-    person = [i for i, trace in enumerate(every) if trace.header.collector == DEMO_PERSON]
-    console.rule(f"[bold]2. behaviour profile of collector {DEMO_PERSON}")
-    console.print(analyse([every[i] for i in person], [folders[i] for i in person]).summary(), highlight=False)
-    console.rule("[bold]3. statistical persona policy vs baselines (test split, watch time)")
-    console.print(result_table(evaluate([t for t in every if len(t)])))
-
-
-def sandbox_stage(out: Path, steps: int) -> None:
-    """Compare recommenders on a small seeded sandbox world."""
-    from recorder.config import load_config
-    from sandbox.cli import execute, results_table
-    from sandbox.cli import summarise as summarise_run
-    from sandbox.config import SandboxConfig
-
-    console.rule(f"[bold]4. sandbox: {len(DEMO_RECOMMENDERS)} recommenders, {steps} steps, same seed")
-    base = load_config(SandboxConfig, None, (), steps=steps, users=600, creators=40, seed=0)
-    summaries = {}
-    for spec in DEMO_RECOMMENDERS:
-        cfg = replace(base, recommender=spec, out=out / "sandbox" / spec.replace("+", "_"))
-        summaries[spec] = summarise_run(execute(cfg, False, spec))
-    console.print(results_table(summaries))
-
-
-def interview_stage(traces_dir: Path, out: Path) -> None:
-    """A short interview of a simulated person with the embedded chat model, ending in a persona card."""
-    from personas.cli import demo_command as interview_demo
-
-    console.rule("[bold]5. interview a simulated person (embedded chat model) and synthesise a persona")
-    interview_demo(traces=[traces_dir / DEMO_PERSON], data=traces_dir, hidden=None, out=out, sections=3,
-                   config=None, set_=None)
+    folder = out or Path("runs/demo") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")  # a new folder each run
+    try:
+        run_demo(data, folder, DemoSize.small() if small else DemoSize())
+    except PersonaActError as err:
+        raise fail(str(err))
 
 
 def register(app: typer.Typer) -> None:
     """Add `demo` to the root CLI."""
     app.command("demo")(demo_command)
+

@@ -89,7 +89,7 @@ def bar_plot(groups: Sequence[str], bars: Sequence[tuple[str, Sequence[Estimate]
              caption: str) -> Figure:
     """Grouped bars (one colour and hatch per method) with 95% CI whiskers."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(groups) * max(1, len(bars)) / 2 + 2.5), 3.2))
+    fig, ax = plt.subplots(figsize=(min(9.5, max(4.0, 0.3 * len(groups) * max(1, len(bars)) + 2.5)), 3.4))
     width = 0.8 / max(1, len(bars))
     hatches = ("", "//", "..", "xx", "\\\\", "oo")
     for i, (label, ys) in enumerate(bars):

@@ -56,19 +56,6 @@ def test_import_config_file_and_errors(public_data, tmp_path):
     assert missing.exit_code == 2 and "nope" in missing.output
 
 
-def test_demo_prints_a_summary_of_the_public_traces(public_data, tmp_path):
-    args = ["demo", "--data", str(public_data), "--out", str(tmp_path), "--no-interview"]
-    result = runner.invoke(app, [*args, "--sandbox-steps", "4"])
-    assert result.exit_code == 0, result.output
-    assert "59 imported" in result.output and "2767 videos" in result.output
-    assert "386 videos in 13 trace(s)" in result.output  # the P01 behaviour profile
-    assert "persona policy vs baselines" in result.output and "104.2 / 22.27" in result.output
-    assert "5 recommenders, 4 steps" in result.output
-    assert (tmp_path / "sandbox" / "mf_fair" / "metrics.json").is_file()
-    again = runner.invoke(app, [*args, "--sandbox-steps", "0"])
-    assert "59 already" in again.output and "recommenders" not in again.output
-
-
 def test_demo_explains_missing_data(tmp_path):
     result = runner.invoke(app, ["demo", "--data", str(tmp_path / "none")])
     assert result.exit_code == 2 and "--data" in result.output

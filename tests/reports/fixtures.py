@@ -88,12 +88,24 @@ def sandbox_grid(folder: Path, kind: str = "sandbox_compare") -> Path:
 
 
 def evaluation(folder: Path, policy_smape: float = 0.30) -> Path:
-    rows = []
+    """evaluation.json as personas.evaluation writes it (rows, baselines, comparisons, fidelity, calibration)."""
+    rows, comparisons = [], []
+    methods = (("training_median", 0.40, True), ("last_k_median", 0.35, True), ("statistical", policy_smape, False))
     for persona in ("all", "P01", "P02"):
-        for method, smape in (("training_median", 0.40), ("last_k_median", 0.35), ("statistical", policy_smape)):
-            rows.append({"persona": persona, "method": method, "smape": est(smape, 0.03, 120),
-                         "mae_s": est(4.0, 0.5, 120), "action_f1": est(0.2, 0.05, 120),
-                         "format_failure_rate": est(0.0, 0.0, 120), "n": 120})
-    calibration = {"statistical": [{"predicted": p, "actual": p * 1.1, "n": 20} for p in (2.0, 5.0, 10.0, 20.0)]}
-    return write(folder, "evaluation.json", {"kind": "policy_evaluation", "schema_version": 1, "rows": rows,
-                                             "calibration": calibration})
+        for method, smape, baseline in methods:
+            rows.append({"persona": persona, "method": method, "baseline": baseline, "n": 120,
+                         "smape": est(smape, 0.03, 120), "mae_s": est(4.0, 0.5, 120), "action_f1": est(0.2, 0.05, 120),
+                         "format_failure_rate": est(0.0, 0.0, 120), "latency_s": est(0.001, 0.0005, 120)})
+            if baseline:
+                comparisons.append({"persona": persona, "method": "statistical", "baseline": method,
+                                    "smape_diff": est(policy_smape - smape, 0.02, 120)})
+    calibration = {"statistical": [{"bin": f"{p:g} s", "n": 20, "predicted": p, "actual": p * 1.1}
+                                   for p in (2.0, 5.0, 10.0, 20.0)]}
+    fidelity = [{"persona": "P01", "method": "statistical", "n": 40, "watch_ks": 0.21,
+                 "like_rate": {"policy": 0.1, "human": 0.12}, "quick_skip_share": {"policy": 0.5, "human": 0.55}}]
+    return write(folder, "evaluation.json", {
+        "kind": "policy_evaluation", "schema_version": 1, "rows": rows, "baselines": ["training_median", "last_k_median"],
+        "methods": [{"name": m, "label": m.replace("_", " "), "kind": "trivial" if b else "statistical",
+                     "subsample": False} for m, _, b in methods],
+        "comparisons": comparisons, "fidelity": fidelity, "calibration": calibration,
+        "tables": {"table3": [{"variant": "Ours", "method": None}, {"variant": "-Tuning", "method": "statistical"}]}})

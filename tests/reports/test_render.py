@@ -78,7 +78,7 @@ def test_limitations_come_from_the_run(results, tmp_path: Path) -> None:
     assert "depth-p1: single repeat: no CI across accounts" in text
     assert "categoriser platform accuracy 0.71 measured on sandbox items (n=300)" in text
     assert "validation failed" in text
-    assert "policy statistical not better than the last_k_median baseline" in text
+    assert "policy statistical worse than the last k median (trivial baseline) (paired SMAPE difference 0.150" in text
     assert "breadth-p1: single repeat" not in text
 
 
