@@ -141,7 +141,7 @@ def run_command(traces: TracesArg = None, resume: ResumeOpt = False, out: OutOpt
 
 @interview_app.command("web")
 def web_command(traces: TracesArg = None, resume: ResumeOpt = False, out: OutOpt = None,
-                port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
+                port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
                 open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in a browser.")] = False,
                 config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Interview on a local web page (127.0.0.1 only) showing the example videos' frames beside the chat."""

@@ -29,6 +29,10 @@ _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"
 OnFinish = Callable[[InterviewAgent], str]  # returns the persona card (Markdown) to show
 
 
+class InterviewPageError(RuntimeError, PersonaActError):
+    """The interview page cannot be served (e.g. its port is taken)."""
+
+
 class InterviewWebApp:
     """The page's state and actions around one agent; a lock serialises model calls."""
 
@@ -185,6 +189,11 @@ def make_handler(app: InterviewWebApp, port_holder: dict[str, int]) -> type[Base
 def make_server(app: InterviewWebApp, port: int = 0) -> ThreadingHTTPServer:
     """An HTTP server for the page on 127.0.0.1 (port 0 picks a free one; read it from server.server_port)."""
     holder = {"port": port}
-    server = ThreadingHTTPServer((LOOPBACK, port), make_handler(app, holder))
+    try:
+        server = ThreadingHTTPServer((LOOPBACK, port), make_handler(app, holder))
+    except (OSError, OverflowError) as err:  # the port is taken, or not a port at all
+        reason = getattr(err, "strerror", None) or err
+        raise InterviewPageError(f"cannot serve the interview page on {LOOPBACK}:{port} ({reason}); "
+                                 "pick another --port, or 0 for any free one") from err
     holder["port"] = server.server_port
     return server

@@ -154,3 +154,14 @@ def test_a_failing_chat_model_is_an_error_on_the_page_not_a_traceback(tmp_path: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_taken_port_is_a_named_error(tmp_path: Path, features, scripted) -> None:
+    import socket
+
+    from recorder.errors import PersonaActError
+
+    agent = InterviewAgent.start(scripted, tmp_path / "iv", load_outline().limited(max_sections=1, max_budget=1), features)
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        with pytest.raises(PersonaActError, match=f"127.0.0.1:{busy.getsockname()[1]}.*--port"):
+            make_server(InterviewWebApp(agent), busy.getsockname()[1])
