@@ -1,11 +1,11 @@
 """`personaact demo`: the whole job on embedded defaults, from the shipped public traces to one HTML report.
 
-Stages: import the public traces; build a sandbox world and record one of its simulated users as a trace (with
-categories); persona A fitted on one recorded sandbox user, persona B from the public traces through an
-interview with the embedded chat model; a breadth and a depth audit for each (persona B's breadth audit through
-virtual phones over adb/uiautomator2, the rest on the in-process sandbox feed); a small validation of the audit
-against the sandbox's knobs; one report. `run_demo(data, out, size)` is the library entry (tests pass a small
-`DemoSize`); every stage prints what it did and where its output went.
+Stages: import the public traces; evaluate the statistical persona policy against trivial baselines on them;
+build a sandbox world and record one of its simulated users as a trace (with categories); persona A fitted on that
+trace, persona B from the public traces through an interview with the embedded chat model; a breadth and a depth
+audit for each (persona B's breadth audit through virtual phones over adb/uiautomator2, the rest on the in-process
+sandbox feed); a small validation of the audit against the sandbox's knobs; one report. `run_demo(data, out, size)`
+is the library entry (tests pass a small `DemoSize`); every stage prints what it did and where its output went.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class DemoOutputs:
     personas: dict[str, Path]
     audits: dict[str, Path]
     validation: Path
+    evaluation: Path
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -115,12 +116,15 @@ def run_demo(data: Path = DEFAULT_DATA, out: Path = Path("runs/demo"), size: Dem
     total = time.perf_counter()
     with stages.stage("import", "import the shipped public PersonaAct traces"):
         public = st.import_public(data, out / "traces", echo)
+    with stages.stage("evaluation", "statistical persona policy vs trivial baselines on the public traces"):
+        evaluation, evaluated = st.evaluate_policy(public, out / "evaluation", echo)
     with stages.stage("persona_a", "sandbox world; persona A fitted on a recorded simulated user (with categories)"):
         world = st.sandbox_world(size)
         persona_a = st.record_sandbox_user(world, size, out / "sandbox-user", echo)
     with stages.stage("persona_b", f"persona B: interview about collector {DEMO_PERSON}'s public traces "
                                    "(embedded chat model)"):
-        persona_b = st.persona_from_interview(public, DEMO_PERSON, size, out / "interview", out / "personas", echo)
+        persona_b = st.persona_from_interview(public, DEMO_PERSON, size, out / "interview", out / "personas", echo,
+                                              st.policy_figures(evaluated, DEMO_PERSON))
     audits: dict[str, Path] = {}
     with stages.stage("audits_sandbox", "breadth and depth audits on the in-process sandbox feed"):
         for persona in (persona_a, persona_b):
@@ -133,10 +137,10 @@ def run_demo(data: Path = DEFAULT_DATA, out: Path = Path("runs/demo"), size: Dem
     with stages.stage("validation", "validate the audit on the sandbox's known knobs"):
         validation = st.validate(size, out / "validation", echo)
     with stages.stage("report", "one HTML report of everything"):
-        written = st.report([*audits.values(), validation], out / "report.html")
+        written = st.report([*audits.values(), validation, evaluation], out / "report.html")
     stages.seconds["total"] = round(time.perf_counter() - total, 1)
     outputs = DemoOutputs(out, written.html, written.numbers_csv, public.folder, persona_a.path.parent,
-                          {p.persona_id: p.path for p in (persona_a, persona_b)}, audits, validation,
+                          {p.persona_id: p.path for p in (persona_a, persona_b)}, audits, validation, evaluation,
                           dict(stages.seconds))
     print_outputs(outputs, echo)
     return outputs
@@ -152,6 +156,7 @@ def print_outputs(outputs: DemoOutputs, echo: Callable[[str], None]) -> None:
     for name, path in outputs.audits.items():
         echo(f"audit {name}: {path}")
     echo(f"validation:                 {outputs.validation}")
+    echo(f"policy evaluation:          {outputs.evaluation}")
     echo(f"numbers of the report:      {outputs.numbers}")
     echo(f"[bold]report:                     {outputs.report}[/bold]")
     echo(f"total {outputs.seconds.get('total', 0):.0f} s; open the report in a browser "

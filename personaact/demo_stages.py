@@ -34,6 +34,7 @@ class DemoPersona:
     persona: Persona
     path: Path
     traces: tuple[Trace, ...]
+    evaluation: dict[str, Any] | None = None  # the policy's evaluation figures, when measured
 
     @property
     def persona_id(self) -> str:
@@ -81,7 +82,7 @@ def persona_from_behaviour(persona_id: str, traces: Sequence[Trace], folders: Se
 
 
 def persona_from_interview(public: TraceSet, person: str, size: DemoSize, interview_out: Path, folder: Path,
-                           echo: Echo) -> DemoPersona:
+                           echo: Echo, evaluation: dict[str, Any] | None = None) -> DemoPersona:
     """Interview a simulated person about one collector's public traces; the card's stated preferences steer it."""
     from personas.cli import InterviewRunConfig, resolved
     from personas.interview.demo import run_demo as interview_demo
@@ -97,14 +98,44 @@ def persona_from_interview(public: TraceSet, person: str, size: DemoSize, interv
          f"{recovery.score} of {recovery.total}; interview in {interview_out}")
     path = save_persona(persona, folder / f"{persona.persona_id}.json")
     traces = tuple(t for t in public.traces if t.header.collector == person)
-    return DemoPersona("b", persona, path, traces)
+    return DemoPersona("b", persona, path, traces, evaluation)
 
 
 def agent(persona: DemoPersona) -> Any:
     """The audit agent: the statistical policy fitted on the persona's traces, reversed for depth (audit.agents)."""
     from audit.agents import build_agent
 
-    return build_agent(persona.persona, "statistical", list(persona.traces), card=persona.persona.to_dict())
+    return build_agent(persona.persona, "statistical", list(persona.traces), card=persona.persona.to_dict(),
+                       evaluation=persona.evaluation)
+
+
+EVALUATED_METHODS = ("training_median", "last10_median", "last_k_median", "statistical")
+
+
+def evaluate_policy(public: TraceSet, folder: Path, echo: Echo) -> tuple[Path, dict[str, Any]]:
+    """The statistical policy against the trivial baselines on the public traces' test split (evaluation.json)."""
+    from personas.evaluation import evaluate, write_evaluation
+
+    result = evaluate([t for t in public.traces if len(t)], methods=EVALUATED_METHODS)
+    path = write_evaluation(result, folder)
+    data = result.to_dict()
+    pooled = {r["method"]: r["smape"] for r in data["rows"] if r["persona"] == "all"}
+    echo("pooled test SMAPE: " + ", ".join(f"{m} {e['mean']:.3f} [{e['ci'][0]:.3f}, {e['ci'][1]:.3f}]"
+                                           for m, e in pooled.items()) + f" -> {path}")
+    return path, data
+
+
+def policy_figures(evaluation: dict[str, Any], person: str, method: str = "statistical") -> dict[str, Any]:
+    """What an audit's manifest records of its policy's evaluation: the person's row and paired differences."""
+    row = next((r for r in evaluation["rows"] if r["persona"] == person and r["method"] == method), None)
+    if row is None:
+        return {}
+    figures = {"persona": person, "method": method, "n": row["n"],
+               **{k: row[k] for k in ("smape", "mae_s", "action_f1") if k in row}}
+    for pair in evaluation.get("comparisons", []):
+        if pair["persona"] == person and pair["method"] == method:
+            figures[f"smape_diff_vs_{pair['baseline']}"] = pair["smape_diff"]
+    return figures
 
 
 def sandbox_audits(persona: DemoPersona, world: SandboxWorld, size: DemoSize, folder: Path,

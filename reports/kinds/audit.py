@@ -258,7 +258,11 @@ def audit_limitations(source: Source) -> list[str]:
     evaluation = (data.get("policy") or {}).get("evaluation")
     if not isinstance(evaluation, Mapping):
         out.append(f"{name}: the policy's fidelity to the person was not evaluated for this run.")
-    elif evaluation.get("beats_baseline") is False:
-        out.append(f"{name}: the policy is not better than the best trivial baseline "
-                   f"({evaluation.get('baseline', 'session median')}).")
+    else:
+        for key, value in evaluation.items():  # paired SMAPE differences against trivial baselines (< 0 = better)
+            if key.startswith("smape_diff_vs_") and isinstance(value, Mapping) and "mean" in value:
+                diff = Estimate.parse(value, key)
+                if diff.high >= 0:
+                    out.append(f"{name}: the policy is not better than the {key.removeprefix('smape_diff_vs_')} "
+                               f"baseline for this persona (paired SMAPE difference {diff.text()}).")
     return out

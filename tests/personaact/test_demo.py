@@ -20,7 +20,9 @@ def test_small_demo_writes_a_report_with_every_section(public_data: Path, tmp_pa
     anchors = set(re.findall(r'<section id="([^"]+)"', html))
     assert any(a.endswith("-bep") for a in anchors)  # BEP of the depth audits
     assert any(a.endswith("-diversity") for a in anchors) and "comparison-diversity" in anchors
-    assert {"validation", "comparison", "limitations", "provenance"} <= anchors
+    assert {"validation", "comparison", "policy-evaluation", "limitations", "provenance"} <= anchors
+    evaluated = [json.loads((p / "results.json").read_text())["policy"]["evaluation"] for p in outputs.audits.values()]
+    assert any(e and "smape" in e for e in evaluated)  # persona B's policy carries its evaluation figures
     assert outputs.numbers.is_file() and outputs.validation.is_file()
     kinds = {name: json.loads((path / "results.json").read_text())["feed"]["kind"]
              for name, path in outputs.audits.items()}
@@ -34,7 +36,7 @@ def test_small_demo_writes_a_report_with_every_section(public_data: Path, tmp_pa
     assert virtual["categoriser"]["accuracy"] is not None  # measured on sandbox items, shown as a limitation
     printed = "\n".join(lines)
     assert str(outputs.report) in printed and str(outputs.validation) in printed
-    assert set(outputs.seconds) >= {"import", "persona_a", "persona_b", "audits_sandbox", "audit_virtual",
+    assert set(outputs.seconds) >= {"import", "evaluation", "persona_a", "persona_b", "audits_sandbox", "audit_virtual",
                                     "validation", "report", "total"}
     from tests.reports.browser import chromium, inspect
 

@@ -80,6 +80,15 @@ def test_limitations_come_from_the_run(results, tmp_path: Path) -> None:
     assert "validation failed" in text
     assert "policy statistical worse than the last k median (trivial baseline) (paired SMAPE difference 0.150" in text
     assert "breadth-p1: single repeat" not in text
+    evaluated = fixtures.audit(tmp_path / "evaluated", "depth", extra={"policy": {"kind": "statistical", "evaluation": {
+        "smape": fixtures.est(0.7, 0.05, 35), "smape_diff_vs_last10_median": fixtures.est(0.01, 0.04, 35),
+        "smape_diff_vs_training_median": fixtures.est(-0.2, 0.05, 35)}}})
+    report = build_report([evaluated])
+    lines = "\n".join(report.limitations)
+    assert "evaluated: the policy is not better than the last10_median baseline" in lines
+    assert "training_median" not in lines and "was not evaluated" not in lines
+    policy = next(s for s in report.sections if s.anchor == "audit-evaluated-policy")
+    assert any("0.700 [0.650, 0.750] (n=35)" in cell for row in policy.blocks[0].rows for cell in row)
 
 
 def test_folder_search_and_kind_detection(results, tmp_path: Path) -> None:
