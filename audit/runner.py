@@ -423,4 +423,5 @@ def steps_in(folder: Path) -> int:
     path = folder / STEPS_FILE
     if not path.is_file():
         return 0
-    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    with path.open("rb") as handle:  # streamed: a long audit's steps file is never read whole
+        return sum(1 for line in handle if line.endswith(b"\n") and line.strip())
