@@ -132,3 +132,16 @@ def test_non_utf8_input_files_are_named_errors(tmp_path):
     store.events_path.write_bytes(b'{"kind": "start"}\n\xff\xfe\n')
     with pytest.raises(PersonaActError, match="line 2: not UTF-8"):
         list(store.events())
+
+
+def test_persona_analyse_says_what_it_skipped(tmp_path):
+    import shutil
+
+    from recorder.importers.personaact_raw import PUBLIC_SAMPLE_DATA, find_session_files, import_sessions
+
+    import_sessions(find_session_files([REPO / PUBLIC_SAMPLE_DATA / "P02"]), tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the same traces again: must not be pooled twice
+    result = _run("persona", "analyse", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "already read" in result.stderr
+    assert "389 videos in 4 trace(s)" in result.stdout
