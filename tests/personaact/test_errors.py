@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,20 @@ def test_persona_analyse_says_what_it_skipped(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "already read" in result.stderr
     assert "389 videos in 4 trace(s)" in result.stdout
+
+
+@pytest.mark.timeout(300)
+def test_a_dead_chat_server_and_a_config_typo_are_one_line_errors(tmp_path):
+    from recorder.importers.personaact_raw import PUBLIC_SAMPLE_DATA, find_session_files, import_sessions
+
+    import_sessions(find_session_files([REPO / PUBLIC_SAMPLE_DATA / "P01"]), tmp_path / "traces")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    chat = _run("interview", "run", str(tmp_path / "traces"), "--out", str(tmp_path / "iv"), "-s", "chat.backend=http",
+                "-s", f"chat.base_url=http://127.0.0.1:{port}/v1", "-s", "chat.max_retries=0")
+    typo = _run("sandbox", "run", "--out", str(tmp_path / "sb"), "--steps", "1", "-s", "creator_policy=best-respnse")
+    for result, named in ((chat, "base_url"), (typo, "creator_policy")):
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and named in errors[0], result.stderr
