@@ -153,6 +153,10 @@ class Recorder:
                     break
         except PersonaActError as err:
             self.status.warnings.append(f"touch stream ended: {err}")
+            return
+        if not self._stop.is_set():
+            self.status.warnings.append("touch stream ended before the recording stopped (cable or adb restart?): "
+                                        "later taps and swipes are missing")
 
     def _ui_loop(self) -> None:
         interval = self.config.hierarchy_interval_s
