@@ -113,6 +113,11 @@ class TraceReader:
         path = self.folder / STEPS_FILE
         if not path.exists():
             return
+        if not path.is_file():  # a FIFO or device would block or never end
+            self.problems.append(LineProblem(0, "is not a regular file; steps left unread"))
+            if strict:
+                raise TraceFormatError(f"{self.folder}: {self.problems[-1]}")
+            return
         expected = 0
         with path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):

@@ -27,9 +27,14 @@ _SHIPPED = Path(__file__).resolve().parents[2] / "data" / "personaact_raw"
 PUBLIC_SAMPLE_DATA = Path("data/personaact_raw") if Path("data/personaact_raw").resolve() == _SHIPPED else _SHIPPED
 ACTION_TYPES = {"like": "like", "comment": "comment", "share": "share", "follow": "follow", "favorite": "favorite"}
 MEDIA_KEYS = ("xml_path", "video_path", "audio_path")
+MAX_SESSION_BYTES = 256 * 2**20  # the public sessions are ~20 KB; anything this big is not a session file
 STAGING_PREFIX = ".staging."  # hidden, so readers never count a half-imported trace (see find_trace_folders)
 # What one bad session file can raise; it is reported and the import goes on with the next file.
 FILE_ERRORS = (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError, PersonaActError)
+
+
+class SessionFileError(ValueError, PersonaActError):
+    """A path given to the importer is neither a session file nor a folder of them."""
 
 
 @dataclass
@@ -52,10 +57,12 @@ def find_session_files(paths: Iterable[Path]) -> list[Path]:
     """Expand files and directories into the session_*.json files they hold, sorted."""
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found.extend(sorted(path.rglob("session_*.json")))
+        if path.is_dir():  # regular files only: a FIFO or device named like a session would hang the import
+            found.extend(sorted(p for p in path.rglob("session_*.json") if p.is_file()))
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise SessionFileError(f"{path}: not a regular file or folder (a FIFO or device?); give session_*.json files")
         else:
             raise FileNotFoundError(f"{path}: no such file or directory")
     return found
@@ -112,6 +119,11 @@ def remove_stale_staging(target: Path) -> None:
 
 
 def _load_session(file: Path) -> dict[str, Any]:
+    if not file.is_file():
+        raise ValueError("not a regular file")
+    if file.stat().st_size > MAX_SESSION_BYTES:
+        raise ValueError(f"{file.stat().st_size} bytes is far more than a session holds "
+                         f"(limit {MAX_SESSION_BYTES // 2**20} MiB); is it the right file?")
     try:
         raw = loads_strict(file.read_bytes())
     except JSONTextError as err:

@@ -337,3 +337,23 @@ def test_a_killed_import_leaves_nothing_readers_count_and_is_cleaned(tmp_path):
     assert report.ok and not stale.exists() and not old_style.exists()
     assert len(traces_to_dataframe(find_trace_folders([tmp_path / "out"]))) == 2
     assert stat.S_IMODE((tmp_path / "out" / "X" / "a").stat().st_mode) != 0o700
+
+
+@pytest.mark.timeout(60)
+def test_fifos_and_oversized_files_never_hang_or_flood_a_read(tmp_path, monkeypatch):
+    from recorder.importers import personaact_raw
+
+    raw = tmp_path / "raw" / "X"
+    good = _session(raw, "a", [_entry()])
+    os.mkfifo(raw / "session_fifo.json")
+    assert find_session_files([tmp_path / "raw"]) == [good]
+    with pytest.raises(personaact_raw.SessionFileError, match="not a regular file"):
+        find_session_files([raw / "session_fifo.json"])
+    monkeypatch.setattr(personaact_raw, "MAX_SESSION_BYTES", 10)
+    report = import_sessions([good], tmp_path / "out")
+    assert not report.written and "limit" in report.failed[0]
+    write_trace(tmp_path / "t", make_trace(1))
+    (tmp_path / "t" / STEPS_FILE).unlink()
+    os.mkfifo(tmp_path / "t" / STEPS_FILE)
+    reader = TraceReader(tmp_path / "t")
+    assert len(reader.load()) == 0 and "not a regular file" in str(reader.problems[0])
