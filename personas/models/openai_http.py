@@ -114,7 +114,8 @@ class OpenAICompatibleChat(ChatModel):
         return self._model or "unresolved"
 
     def __repr__(self) -> str:
-        return f"OpenAICompatibleChat(base_url={self.base_url!r}, model={self._model!r}, api_key_env={self.api_key_env!r})"
+        return self._scrub(f"OpenAICompatibleChat(base_url={self.base_url!r}, model={self._model!r}, "
+                           f"api_key_env={self.api_key_env!r})")
 
     def chat(self, messages: Conversation, options: GenerationOptions | None = None) -> str:
         """Send one conversation and return the assistant's reply text."""
@@ -156,14 +157,14 @@ class OpenAICompatibleChat(ChatModel):
         data = self._request_with_retries("GET", "/models", None)
         models = data.get("data") if isinstance(data, dict) else None
         if not models or not isinstance(models[0], dict) or "id" not in models[0]:
-            raise ModelUnavailableError(
+            raise ModelUnavailableError(self._scrub(
                 f"{self.base_url}/models lists no model; set the chat option `model` to the served model name"
-            )
+            ))
         return str(models[0]["id"])
 
     def _request_with_retries(self, method: str, path: str, payload: dict[str, Any] | None) -> dict[str, Any]:
         """Run one request, retrying 429/5xx/timeouts/connection errors with jittered exponential backoff."""
-        url = f"{self.base_url}{path}"
+        url = self._scrub(f"{self.base_url}{path}")  # also logged: no user:password of the base_url
         attempts = self.max_retries + 1
         last: _Retryable | None = None
         for attempt in range(attempts):
@@ -205,7 +206,7 @@ class OpenAICompatibleChat(ChatModel):
         except ValueError:
             raise ChatBackendError(self._clip(f"{method} {response.url}: reply is not JSON: {response.text!r}", 300))
         if not isinstance(data, dict):
-            raise ChatBackendError(f"{method} {response.url}: expected a JSON object, got {type(data).__name__}")
+            raise ChatBackendError(self._scrub(f"{method} {response.url}: expected a JSON object, got {type(data).__name__}"))
         return data
 
     def _request_within_deadline(self, method: str, path: str, payload: dict[str, Any] | None) -> httpx.Response:

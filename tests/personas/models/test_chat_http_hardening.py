@@ -118,9 +118,11 @@ def test_timeout_bounds_the_whole_call_not_each_read(dripping_server):
     chat.close()
 
 
-def test_credentials_in_the_base_url_never_reach_a_message():
-    chat = OpenAICompatibleChat("http://alice:hunter2@127.0.0.1:9/v1", "m", api_key_env=KEY_ENV, max_retries=0,
+def test_credentials_in_the_base_url_never_reach_a_message_or_the_log(caplog):
+    chat = OpenAICompatibleChat("http://alice:hunter2@127.0.0.1:9/v1", "m", api_key_env=KEY_ENV, max_retries=1,
                                 sleep=lambda s: None, timeout_s=2)
+    caplog.set_level(logging.DEBUG)
     with pytest.raises(ModelUnavailableError) as err:
         chat.chat([user("hi")])
     assert "hunter2" not in str(err.value) and "127.0.0.1:9" in str(err.value)
+    assert "retry" in caplog.text and "hunter2" not in caplog.text and "hunter2" not in repr(chat)
