@@ -36,7 +36,10 @@ unless said otherwise; a single repeat gives ci = [mean, mean]):
                                                      # top-10 tables pool every repeat's videos
 
     ACCOUNT = {"windows": [{"start", "end", "distinct_top", "distinct_full", "entropy_top", "entropy_full"}],
-               "decline": {"top": ESTIMATE, "full": ESTIMATE}, "slope": ESTIMATE}
+               "decline": {"top": ESTIMATE, "full": ESTIMATE, "entropy_top": ESTIMATE, "entropy_full": ESTIMATE},
+               "slope": ESTIMATE}
+    (decline top/full: of the distinct-category counts; entropy_*: of the category entropy; per_repeat rows carry
+    the same four declines per account)
     (window values are ESTIMATES across repeats; "slope" is the full-level distinct-count trend per window:
     with one repeat its CI is the regression's t CI, with several it is the CI across repeats' slopes)
 
@@ -82,6 +85,8 @@ def account_block(per_repeat: Sequence[Mapping[str, list[float]]]) -> dict[str, 
         rows.append(row)
     decline = {level: m.mean_ci([m.relative_decline(s[f"distinct_{level}"]) for s in per_repeat]).to_dict()
                for level in ("top", "full")}
+    for level in ("top", "full"):  # the same decline measured on category entropy (less noisy than counts)
+        decline[f"entropy_{level}"] = m.mean_ci([m.relative_decline(s[f"entropy_{level}"]) for s in per_repeat]).to_dict()
     slopes = [m.trend_slope(s["distinct_full"]) for s in per_repeat]
     slope = slopes[0] if len(slopes) == 1 else m.mean_ci([s.mean for s in slopes])
     return {"windows": rows, "decline": decline, "slope": slope.to_dict()}
@@ -99,6 +104,8 @@ def breadth_block(persona: Sequence[Sequence[Step]], control: Sequence[Sequence[
             pd, cd = m.relative_decline(p[f"distinct_{level}"]), m.relative_decline(c[f"distinct_{level}"])
             row["persona"][level], row["control"][level] = pd, cd
             rel[level].append(pd - cd)
+            for name, series in (("persona", p), ("control", c)):
+                row[name][f"entropy_{level}"] = m.relative_decline(series[f"entropy_{level}"])
         per_repeat.append(row)
     return {"accounts": {"persona": account_block(p_series), "control": account_block(c_series)},
             "relative_decline": m.mean_ci(rel["full"]).to_dict(),
