@@ -36,7 +36,7 @@ class SandboxConfig:
     # ground-truth knobs for every simulated user (outside accounts may override them); see sandbox.profiles
     personalisation: float = 1.0  # share of each batch chosen by the model; the rest is random from the pool
     exploration: float = 0.1  # share of the model-driven part drawn from outside the account's profile
-    inertia: float = 0.8  # profile memory: 0 = last ~10 videos count, 1 = ~1000 videos count
+    inertia: float = 0.8  # profile memory: 0 = last ~10 videos count, 1 = ~500 videos count
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     user: UserConfig = field(default_factory=UserConfig)
     llm_user: LLMUserConfig = field(default_factory=LLMUserConfig)

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
-from pathlib import Path
-from typing import cast
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from personas.policy import Decision, PersonaLike, Policy, SimplePersona, observation_step
+from personas.policy import Decision, PersonaLike
 from recorder.feed import Clock, FeedError, Observation, VirtualClock
-from recorder.store import TraceWriter
-from recorder.trace import Category, Step, TraceHeader, VideoMeta
+from recorder.trace import Category, Step, VideoMeta
 from sandbox.platform import Platform
 from sandbox.profiles import Knobs
 from sandbox.users import Responses
@@ -175,46 +171,6 @@ def transcript(title: str, description: str, tags: tuple[str, ...]) -> str:
     """What the video 'says': its title, description and tags as speech."""
     spoken = f"{title}. {description}".strip()
     return f"{spoken} {' '.join(tags)}".strip()
-
-
-def record_session(feed: SandboxFeed, viewer: Policy, videos: int, folder: Path, trace_id: str,
-                   started_at: datetime | None = None, seed: int = 0) -> Path:
-    """Drive the feed for `videos` videos with a Policy and write them as a Trace (recorded_by='sandbox').
-
-    A minimal driver kept for the sandbox's own recordings; audits use audit.runner.
-    """
-    persona = cast(PersonaLike, SimplePersona(feed.account))
-    header = TraceHeader(trace_id, "sandbox", "sandbox", started_at or feed.clock.now(), persona_id=feed.account,
-                         extra={"recommender": feed.platform.pipeline.name, "seed": feed.platform.config.seed,
-                                "knobs": asdict(feed.knobs)})
-    steps: list[Step] = []
-    with TraceWriter.create(folder, header) as writer:
-        obs = feed.current()
-        for index in range(videos):
-            decision = viewer.act(persona, obs, steps)
-            _act(feed, decision)
-            step = observation_step(obs, decision, index)
-            step = replace(step, extra={"item": obs.meta.video_id})
-            writer.append(step)
-            steps.append(step)
-            obs = feed.next() if index + 1 < videos else obs
-        feed.close()
-        writer.update_header(ended_at=feed.clock.now())
-    return Path(folder)
-
-
-def _act(feed: SandboxFeed, decision: Decision) -> None:
-    feed.watch(decision.watch_s)
-    if decision.like:
-        feed.like()
-    if decision.comment:
-        feed.comment(decision.comment_text or "nice")
-    if decision.share:
-        feed.share()
-    if decision.follow:
-        feed.follow()
-    if decision.not_interested:
-        feed.not_interested()
 
 
 class GenreViewer:

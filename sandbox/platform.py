@@ -99,6 +99,7 @@ class Platform:
         self.trained = False
         self.history: list[dict[str, float]] = []
         self.external: dict[str, int] = {}
+        self.observers: list[Callable[[Platform, StepOutcome], None]] = []  # called after every step (e.g. traces)
         self._seed_catalogue()
 
     # -- construction -------------------------------------------------------------------------
@@ -155,6 +156,8 @@ class Platform:
         self._creator_feedback(slates, responses)
         outcome = StepOutcome(self.step, active, slates, responses, created)
         self.history.append(self._metrics(outcome))
+        for observer in self.observers:
+            observer(self, outcome)
         if self.config.write_logs and self.config.out is not None:
             write_step_log(Path(self.config.out), self.step, self._log_columns(outcome))
         self.step += 1
@@ -340,6 +343,7 @@ class Platform:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["policies"] = {}
+        state["observers"] = []
         return state
 
     def add_account(self, name: str, knobs: Knobs | None = None) -> int:

@@ -62,12 +62,13 @@ class ProfileConfig:
     weight: float = 2.0  # scale of the profile score added to the recommender's relevance
     model_weight: float = 0.5  # scale of the recommender's z-scored relevance (retrained on the world's schedule)
     path_share: float = 0.5  # weight of the within-genre (subcategory) part of the profile score
+    temperature: float = 1.0  # Gumbel noise on the final scores: batches are softmax samples (0 = deterministic top-k)
     prior: float = 0.9  # pseudo-engagement per video of memory, spread evenly over genres (smooths the profile)
     negative_weight: float = 2.0  # largest penalty of a genre with net negative engagement
     negative_scale: float = 2.5  # net negative engagement that gives half the largest penalty
     follow_bonus: float = 1.0  # score added to items by creators the account follows
     min_memory: float = 10.0  # profile memory in videos at inertia 0
-    max_memory: float = 1000.0  # profile memory in videos at inertia 1
+    max_memory: float = 500.0  # profile memory in videos at inertia 1
     quick_skip_s: float = 3.0  # a watch shorter than this without a like counts as a quick skip
     w_watch: float = 1.0  # per unit of watched fraction of the video (capped at 1)
     w_like: float = 1.0

@@ -191,6 +191,8 @@ class Pipeline:
             cat, profiles = ctx.catalogue, ctx.profiles
             scores = (profiles.config.model_weight * zscore_rows(scores)
                       + profiles.item_scores(users, cat.paths(candidates), cat.creator[candidates]))
+            if profiles.config.temperature > 0:  # serving samples (Plackett-Luce) rather than taking a strict top k
+                scores += profiles.config.temperature * ctx.rng.gumbel(size=scores.shape).astype(np.float32)
         if seen is not None:
             scores[seen.seen(users, candidates)] = -np.inf
         cand = np.broadcast_to(candidates[None, :], scores.shape)

@@ -5,13 +5,16 @@ import copy
 import numpy as np
 import pytest
 
-from personas.policy import Decision, Policy
-from recorder.feed import Feed
+from audit.runner import run_session
+from personas.policy import Decision, Policy, SimplePersona
+from recorder.feed import Feed, VirtualClock
 from recorder.store import read_trace
+from recorder.trace import TraceHeader
 from sandbox.config import SandboxConfig
-from sandbox.feed import SandboxFeed, genre_viewer, record_session
+from sandbox.feed import SandboxFeed, genre_viewer
 from sandbox.platform import Platform
 from sandbox.profiles import KnobError
+from sandbox.traces import START
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +25,7 @@ def world() -> Platform:
 
 
 def test_feed_round_trip_as_trace(world, tmp_path):
-    platform = copy.deepcopy(world)
+    platform = _copy(world)
     feed = platform.open_account("audit-1")
     assert isinstance(feed, Feed) and isinstance(feed, SandboxFeed)
     obs = feed.current()
@@ -30,13 +33,20 @@ def test_feed_round_trip_as_trace(world, tmp_path):
     before = len(platform.log)
     viewer = genre_viewer({obs.category.top}, seed=0)
     assert isinstance(viewer, Policy) and isinstance(viewer.act(None, obs, []), Decision)
-    folder = record_session(feed, viewer, 25, tmp_path / "t", "sbx-1")
-    trace = read_trace(folder)
-    assert trace.header.recorded_by == "sandbox" and len(trace) == 25
-    assert trace.header.extra["knobs"] == {"personalisation": 1.0, "exploration": 0.1, "inertia": 0.8}
+    feed.clock = VirtualClock(START)
+    header = TraceHeader("sbx-1", "agent", "sandbox", START, persona_id="audit-1")
+    run_session(feed, viewer, SimplePersona("audit-1"), 25, tmp_path / "t", header=header, seed=0)
+    trace = read_trace(tmp_path / "t")
+    assert len(trace) == 25 and feed.knobs.inertia == 0.8
     assert len(platform.log) == before + 25
     assert len({s.meta.video_id for s in trace.steps}) == 25  # never shown twice
     assert all(s.category.source == "platform" for s in trace.steps)
+
+
+def _copy(platform: Platform) -> Platform:
+    clone = copy.deepcopy(platform)
+    clone.policies = platform.policies
+    return clone
 
 
 def _engage(feed: SandboxFeed, top: str, batches: int, action: str = "like") -> None:
@@ -65,38 +75,55 @@ def _favourite(platform: Platform) -> str:
     return platform.genres[int(np.bincount(platform.catalogue.genre[pool]).argmax())]
 
 
-def test_engagement_changes_the_next_batches(world):
-    top = _favourite(world)
-    engaged = copy.deepcopy(world).open_account("a", exploration=0.0)
-    _engage(engaged, top, 3)
-    skipped = copy.deepcopy(world).open_account("b", exploration=0.0)
-    _engage(skipped, "no such category", 3)
-    assert _share(engaged, top, 20) > _share(skipped, top, 20) + 0.1
+@pytest.fixture(scope="module")
+def worlds() -> list[Platform]:
+    out = []
+    for seed in (2, 3, 4):
+        platform = Platform(SandboxConfig(users=150, creators=40, steps=4, seed=seed, write_logs=False))
+        platform.run()
+        out.append(platform)
+    return out
 
 
-def test_personalisation_zero_serves_at_random(world):
-    top = _favourite(world)
-    engaged = copy.deepcopy(world).open_account("a", personalisation=0.0)
-    _engage(engaged, top, 3)
-    random_share = _share(engaged, top, 40)
-    pool = world.catalogue.recent(world.step, world.config.candidate_window)
-    base = float(np.mean(world.genres.index(top) == world.catalogue.genre[pool]))
-    assert abs(random_share - base) < 0.2
+def _mean_share(worlds: list[Platform], then: str | None, batches: int = 2, **knobs) -> float:
+    """Engage with each world's most supplied genre for `batches` batches, then do `then` to it for one batch
+    (None: keep skipping everything), and return the genre's share of the next 30 videos, averaged over worlds."""
+    shares = []
+    for world in worlds:
+        top = _favourite(world)
+        feed = _copy(world).open_account("a", advance_every=5, exploration=0.0, **knobs)
+        _engage(feed, top, batches)
+        _engage(feed, top if then else "none", 1, then or "like")
+        shares.append(_share(feed, top, 30))
+    return float(np.mean(shares))
 
 
-def test_not_interested_is_a_strong_negative_signal(world):
-    top = _favourite(world)
-    liked = copy.deepcopy(world).open_account("a", exploration=0.0, inertia=0.5)
-    _engage(liked, top, 2)
-    rejected = copy.deepcopy(liked.platform).open_account("b", exploration=0.0, inertia=0.5)
-    _engage(rejected, top, 2)
-    _engage(liked, "none", 1)  # only skips
-    _engage(rejected, top, 1, "not_interested")
-    assert _share(rejected, top, 20) < _share(liked, top, 20) - 0.15
+def test_engagement_changes_the_next_batches(worlds):
+    engaged = _mean_share(worlds, "like", batches=1, inertia=0.3)
+    skipped = _mean_share(worlds, None, batches=0, inertia=0.3)
+    assert engaged > skipped + 0.15
+
+
+def test_personalisation_zero_serves_at_random(worlds):
+    shares, bases = [], []
+    for world in worlds:
+        top = _favourite(world)
+        feed = _copy(world).open_account("a", personalisation=0.0)
+        _engage(feed, top, 3)
+        shares.append(_share(feed, top, 40))
+        pool = world.catalogue.recent(world.step, world.config.candidate_window)
+        bases.append(float(np.mean(world.genres.index(top) == world.catalogue.genre[pool])))
+    assert abs(np.mean(shares) - np.mean(bases)) < 0.1
+
+
+def test_not_interested_is_a_strong_negative_signal(worlds):
+    skipped = _mean_share(worlds, None, batches=3, inertia=0.5)
+    rejected = _mean_share(worlds, "not_interested", batches=3, inertia=0.5)
+    assert rejected < skipped - 0.05
 
 
 def test_follow_boosts_the_creator(world):
-    platform = copy.deepcopy(world)
+    platform = _copy(world)
     feed = platform.open_account("a")
     obs = feed.current()
     assert feed.follow() and feed.not_interested() is True
@@ -105,7 +132,7 @@ def test_follow_boosts_the_creator(world):
 
 
 def test_knobs_are_validated_by_name(world):
-    platform = copy.deepcopy(world)
+    platform = _copy(world)
     with pytest.raises(KnobError, match="personalisation"):
         platform.open_account("x", personalisation=1.5)
     with pytest.raises(KnobError, match="novelty"):

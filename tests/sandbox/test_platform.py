@@ -5,6 +5,7 @@ import pytest
 
 from sandbox.config import SandboxConfig
 from sandbox.platform import Platform
+from sandbox.profiles import ProfileConfig
 from sandbox.storage import read_logs
 
 
@@ -49,8 +50,9 @@ def _late(history, key):
 @pytest.fixture(scope="module")
 def compare_runs():
     # more creators than this audience sustains, long enough for some to give up under plain MF
-    # no exploration slots: random exposure would blur what the re-rankers themselves change
-    cfg = dict(users=300, creators=60, steps=40, retrain_every=4, seed=2, exploration=0.0)
+    # deterministic serving without exploration slots: random exposure would blur what the re-rankers change
+    cfg = dict(users=300, creators=60, steps=40, retrain_every=4, seed=2, exploration=0.0,
+               profile=ProfileConfig(temperature=0.0))
     return {rec: Platform(small(recommender=rec, **cfg)).run() for rec in ("mf", "mf+mmr", "mf+fair")}
 
 
