@@ -21,6 +21,7 @@ import numpy as np
 from personas.interview.small_model import task_options
 from personas.models.base import ChatModel, GenerationOptions, Message, assistant, system, user
 from personas.models.json_mode import JSONExtractError, extract_json_object
+from personas.policy import Decision
 from sandbox.catalogue import Catalogue
 from sandbox.llm_style import check_style, first_number, style_for
 from sandbox.users import Responses, StatisticalUsers
@@ -61,19 +62,25 @@ USER_COMPACT_EXAMPLE = ("You love: Food, Animals. You get bored easily.\nRecent:
 
 
 @dataclass(frozen=True)
-class Decision:
-    """One LLM user's reaction to one video."""
+class Reaction:
+    """One LLM user's reaction to one video: the viewer's Decision (the project's one decision type) and whether
+    the user closes the app after it."""
 
-    watch_s: float
-    like: bool
-    exit: bool
+    decision: Decision
+    exit: bool = False
+
+    @classmethod
+    def of(cls, watch_s: float, like: bool, exit: bool) -> Reaction:
+        """A reaction from its three parsed parts."""
+        return cls(Decision(watch_s, like=like), exit)
 
 
-def parse_decision(reply: str, duration_s: float) -> Decision:
+def parse_decision(reply: str, duration_s: float) -> Reaction:
     """Read {"watch_s": number, "like": bool, "exit": bool} from a reply (tolerant JSON; watch clipped to 2x length).
 
-    >>> parse_decision('ok {"watch_s": 12, "like": true, "exit": false}', 10.0)
-    Decision(watch_s=12.0, like=True, exit=False)
+    >>> r = parse_decision('ok {"watch_s": 12, "like": true, "exit": false}', 10.0)
+    >>> r.decision.watch_s, r.decision.like, r.exit
+    (12.0, True, False)
     >>> parse_decision('{"watch_s": "a lot"}', 10.0)
     Traceback (most recent call last):
     ...
@@ -83,7 +90,7 @@ def parse_decision(reply: str, duration_s: float) -> Decision:
     watch = obj.get("watch_s", obj.get("watch"))
     if isinstance(watch, bool) or not isinstance(watch, (int, float)) or not np.isfinite(watch):
         raise ValueError(f"watch_s must be a number of seconds, got {watch!r}")
-    return Decision(float(np.clip(watch, 0.0, 2.0 * duration_s)), _flag(obj, "like"), _flag(obj, "exit"))
+    return Reaction.of(float(np.clip(watch, 0.0, 2.0 * duration_s)), _flag(obj, "like"), _flag(obj, "exit"))
 
 
 _TOKEN = re.compile(r"[a-z']+", re.I)
@@ -92,21 +99,22 @@ _NO_WORDS = frozenset({"no", "not", "don't", "dont", "false", "n", "never"})
 _KEYWORDS = frozenset({"watch", "like", "exit", "seconds", "s"})
 
 
-def parse_compact_decision(reply: str, duration_s: float) -> Decision:
+def parse_compact_decision(reply: str, duration_s: float) -> Reaction:
     """Read a 'WATCH 12 LIKE yes EXIT no' line leniently: first number = seconds (capped at 2x length).
 
-    >>> parse_compact_decision("WATCH 12 LIKE yes EXIT no", 10.0)
-    Decision(watch_s=12.0, like=True, exit=False)
-    >>> parse_compact_decision("I'd watch 40 seconds and like it", 10.0)
-    Decision(watch_s=20.0, like=True, exit=False)
-    >>> parse_compact_decision("3s, no like, exit yes", 10.0)
-    Decision(watch_s=3.0, like=False, exit=True)
+    >>> def show(r): return r.decision.watch_s, r.decision.like, r.exit
+    >>> show(parse_compact_decision("WATCH 12 LIKE yes EXIT no", 10.0))
+    (12.0, True, False)
+    >>> show(parse_compact_decision("I'd watch 40 seconds and like it", 10.0))
+    (20.0, True, False)
+    >>> show(parse_compact_decision("3s, no like, exit yes", 10.0))
+    (3.0, False, True)
     """
     text = " ".join(reply.split())
     seconds = first_number(text)
     if seconds is None:
         raise ValueError(f"no number of seconds in the reply {reply[:60]!r}")
-    return Decision(float(np.clip(seconds, 0.0, 2.0 * duration_s)), _said(text, "like"), _said(text, "exit"))
+    return Reaction.of(float(np.clip(seconds, 0.0, 2.0 * duration_s)), _said(text, "like"), _said(text, "exit"))
 
 
 def _said(text: str, word: str) -> bool:
@@ -195,14 +203,15 @@ class LLMUsers:
         out.watch_s[~out.viewed] = 0.0
         return out
 
-    def _apply(self, out: Responses, row: int, pos: int, decision: Decision, duration: float) -> None:
+    def _apply(self, out: Responses, row: int, pos: int, reaction: Reaction, duration: float) -> None:
+        decision = reaction.decision
         engaged = decision.like or decision.watch_s >= min(self.llm_config.engaged_after_s, duration)
         out.watch_s[row, pos] = decision.watch_s
         out.liked[row, pos], out.clicked[row, pos] = decision.like, engaged
         out.commented[row, pos] &= engaged  # comments and shares stay statistical, but only on engaged videos
         out.shared[row, pos] &= engaged
 
-    def _decide(self, users: np.ndarray, items: np.ndarray, catalogue: Catalogue) -> list[Decision | None]:
+    def _decide(self, users: np.ndarray, items: np.ndarray, catalogue: Catalogue) -> list[Reaction | None]:
         """One decision per (user, item); None where the model failed and the statistical draw stands."""
         if len(users) == 0:
             return []
@@ -230,7 +239,7 @@ class LLMUsers:
             return task_options(options, self.llm_config.compact_max_tokens, stop=("\n",))
         return options
 
-    def _parse(self, reply: str, duration: float) -> Decision | None:
+    def _parse(self, reply: str, duration: float) -> Reaction | None:
         self.stats["decisions"] += 1
         try:
             return (parse_compact_decision if self.style == "compact" else parse_decision)(reply, duration)

@@ -89,7 +89,7 @@ def test_config_and_reply_validation():
         SandboxConfig(users=10, user_kind="llm", llm_users=11)
     with pytest.raises(ValueError, match="user_kind"):
         SandboxConfig(user_kind="robot")
-    assert parse_decision('{"watch_s": 900, "like": "yes"}', 10.0).watch_s == 20.0
+    assert parse_decision('{"watch_s": 900, "like": "yes"}', 10.0).decision.watch_s == 20.0
     with pytest.raises(ValueError, match="like"):
         parse_decision('{"watch_s": 3, "like": [1]}', 10.0)
 
