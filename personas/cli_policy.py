@@ -158,10 +158,11 @@ def evaluate_command(
         if (out / "evaluation.json").exists() and not overwrite:
             raise fail(f"{out / 'evaluation.json'}: exists from an earlier run; pass --overwrite or pick another --out")
         with tempfile.TemporaryDirectory(prefix="personaact-eval-") as scratch:
-            loaded, _ = read_traces(dataset, Path(scratch))
+            loaded, folders = read_traces(dataset, Path(scratch))
+            keep = [i for i, t in enumerate(loaded) if len(t)]
             with progress_bar(len(specs), "evaluating") as advance:
-                result = evaluate([t for t in loaded if len(t)], cfg, specs, read_cards(persona_card),
-                                  progress=advance)
+                result = evaluate([loaded[i] for i in keep], cfg, specs, read_cards(persona_card),
+                                  progress=advance, folders=[folders[i] for i in keep])
         path = write_evaluation(result, out, overwrite)
     except PersonaActError as err:
         raise fail(str(err))

@@ -155,11 +155,14 @@ def metric_estimates(views: Sequence[ViewResult]) -> dict[str, Any]:
 
 
 def evaluate(traces: Sequence[Trace], config: EvaluationConfig | None = None,
-             methods: Sequence[str] = DEFAULT_METHODS, cards: Mapping[str, str] | None = None,
-             chat: Any = None, progress: Callable[[], None] | None = None) -> EvaluationResult:
-    """Split, validate per persona, predict every test view with every method, and collect the results."""
+             methods: Sequence[str] = DEFAULT_METHODS, cards: Mapping[str, Any] | None = None,
+             chat: Any = None, progress: Callable[[], None] | None = None,
+             folders: Sequence[Path] | None = None) -> EvaluationResult:
+    """Split, validate per persona, predict every test view with every method, and collect the results.
+    `folders` (parallel to `traces`) lets model methods see the recorded key frames."""
     config = config or EvaluationConfig()
-    splits = session_splits(traces, SplitConfig(config.validation_share, config.test_share), config.group_by)
+    splits = session_splits(traces, SplitConfig(config.validation_share, config.test_share), config.group_by,
+                            folders)
     _check_sizes(splits)
     contexts = contexts_for(splits, cards or {}, config)
     sample = llm_subsample(splits, config.llm_max_views, config.seed)
@@ -172,7 +175,7 @@ def evaluate(traces: Sequence[Trace], config: EvaluationConfig | None = None,
     for spec in methods:
         build = {p: build_method(spec, ctx, config, chat, cache) for p, ctx in contexts.items()}
         keep = sample if is_model_method(spec) else None
-        result.views[spec] = predict_views(splits, build, keep)
+        result.views[spec] = predict_views(splits, build, keep, frames=keep is not None)
         first = next(iter(build.values()))
         result.methods.append({"name": spec, "label": first.label, "kind": first.kind,
                                "setting": {p: b.setting for p, b in build.items()},
@@ -183,7 +186,7 @@ def evaluate(traces: Sequence[Trace], config: EvaluationConfig | None = None,
 
 
 def predict_views(splits: Sequence[SessionSplit], build: Mapping[str, MethodBuild],
-                  keep: set[tuple[str, int]] | None = None) -> list[ViewResult]:
+                  keep: set[tuple[str, int]] | None = None, frames: bool = False) -> list[ViewResult]:
     """Every (kept) test view predicted with its persona's policy, batched per persona when the policy batches."""
     from personas.policy.inference import PolicyRequest
 
@@ -198,7 +201,8 @@ def predict_views(splits: Sequence[SessionSplit], build: Mapping[str, MethodBuil
     for persona, items in pending.items():
         policy = build[persona].policy
         persona_ref = SimplePersona(persona)
-        requests = [PolicyRequest(persona_ref, observation_of(step, len(h)), h) for _, step, h in items]
+        requests = [PolicyRequest(persona_ref, observation_of(step, len(h), split.folder if frames else None), h)
+                    for split, step, h in items]
         if hasattr(policy, "act_batch"):
             decisions = policy.act_batch(requests)
             failed = [m == "failed" for m in getattr(policy, "last_modes", [])] or [False] * len(decisions)

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import product
+from pathlib import Path
 from typing import Any
 
 from personas.policy.base import Policy, SimplePersona
@@ -117,8 +118,6 @@ def build_method(spec: str, ctx: PersonaContext, config: Any, chat: Any = None,
 
 
 def _model_method(spec: str, ctx: PersonaContext, config: Any, chat: Any, cache: dict[str, Any]) -> MethodBuild:
-    from pathlib import Path
-
     from personas.policy.inference import LocalVLMPolicy
 
     base = spec.removesuffix(NO_PERSONA)
@@ -177,7 +176,18 @@ def validation_smape(policy: Policy, ctx: PersonaContext) -> float:
     return smape(actual, predicted) if actual else 0.0
 
 
-def observation_of(step: Step, position: int) -> Observation:
-    """What the viewer saw at a recorded step (its metadata, category and transcript)."""
+def observation_of(step: Step, position: int, folder: Path | None = None) -> Observation:
+    """What the viewer saw at a recorded step: metadata, category, transcript and, given the trace folder, its
+    first key frame (as the BGR array a feed would hand over)."""
     return Observation(position=position, shown_at=step.appeared_at, meta=step.meta, category=step.category,
-                       transcript=step.transcript)
+                       transcript=step.transcript, frame=_first_frame(step, folder))
+
+
+def _first_frame(step: Step, folder: Path | None) -> Any:
+    if folder is None or not step.frames or not (folder / step.frames[0]).is_file():
+        return None
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(folder / step.frames[0]) as image:
+        return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])

@@ -98,3 +98,17 @@ def test_adapter_drives_a_20_step_sandbox_audit(trained, tmp_path):
     trace = read_trace(Path(stats.folder))
     assert stats.steps == 20 and len(trace.steps) == 20
     assert policy.stats.calls >= 20 - stats.incidents.ads - stats.incidents.lives
+
+
+def test_adapter_is_evaluated_on_recorded_frames(trained):
+    from personas.evaluation import EvaluationConfig, evaluate
+    from recorder.store import find_trace_folders
+
+    folders = find_trace_folders([trained["root"] / "traces"])
+    adapter = str(trained["sft"].adapter)
+    result = evaluate([read_trace(f) for f in folders], EvaluationConfig(llm_max_views=2),
+                      ["training_median", adapter, adapter + "#no-persona"], folders=folders)
+    ours = result.row("all", adapter)
+    assert ours["n"] == 1 and 0.0 <= ours["format_failure_rate"]["mean"] <= 1.0  # 12 views: one test view
+    table3 = {t["variant"]: t["method"] for t in result.to_dict()["tables"]["table3"]}
+    assert table3["Ours"] == adapter and table3["-Persona"] == adapter + "#no-persona"
