@@ -56,10 +56,10 @@ def estimates(rows: list[Mapping[str, Any]], key: str, where: str) -> list[Estim
     return [Estimate.parse(row.get(key), f"{where}[{i}].{key}") for i, row in enumerate(rows)]
 
 
-def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Nested JSON as (dotted key, text) pairs for key-value tables (manifests, settings)."""
-    if isinstance(data, Mapping):
-        pairs: list[tuple[str, str]] = []
+def flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested JSON as (dotted key, leaf) pairs; an estimate {mean, ci, n} and a list of scalars are leaves."""
+    if isinstance(data, Mapping) and not _is_estimate(data):
+        pairs: list[tuple[str, Any]] = []
         for key, value in data.items():
             pairs += flatten(value, f"{prefix}.{key}" if prefix else str(key))
         return pairs or [(prefix, "{}")]
@@ -68,6 +68,24 @@ def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
         for i, value in enumerate(data):
             pairs += flatten(value, f"{prefix}[{i}]")
         return pairs
-    if isinstance(data, list):
-        return [(prefix, ", ".join(str(v) for v in data) if data else "(none)")]
-    return [(prefix, "n/a" if data is None else str(data))]
+    return [(prefix, data)]
+
+
+def key_values(numbers: Numbers, item: str, data: Any) -> tuple[tuple[str, str], ...]:
+    """Rows of a key-value table (manifests, settings), each value recorded as shown."""
+    rows = []
+    for key, leaf in flatten(data):
+        if _is_estimate(leaf):
+            rows.append((key, numbers.estimate(item, key, Estimate.parse(leaf, key))))
+        elif isinstance(leaf, float):
+            rows.append((key, numbers.value(item, key, f"{leaf:.6g}")))
+        elif isinstance(leaf, list):
+            rows.append((key, numbers.value(item, key, ", ".join(
+                f"{v:.6g}" if isinstance(v, float) else str(v) for v in leaf) if leaf else "(none)")))
+        else:
+            rows.append((key, numbers.value(item, key, leaf)))
+    return tuple(rows)
+
+
+def _is_estimate(value: Any) -> bool:
+    return isinstance(value, Mapping) and "mean" in value and "ci" in value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reports.collect import Numbers, estimates, flatten
+from reports.collect import Numbers, estimates, key_values
 from reports.model import Block, Estimate, Part, Section, Table, Text
 from reports.plots import Series, line_plot
 from reports.sources import Source
@@ -26,7 +26,7 @@ def audit_part(source: Source) -> Part:
     if isinstance(data.get("depth"), Mapping):
         sections.append(_depth(source, slug, numbers))
     sections += [_incidents(source, slug, numbers), _persona(source, slug), _policy(source, slug, numbers),
-                 _manifest(source, slug)]
+                 _manifest(source, slug, numbers)]
     return Part(tuple(sections), tuple(numbers), tuple(audit_limitations(source)), (str(source.path),))
 
 
@@ -226,12 +226,15 @@ def _policy(source: Source, slug: str, numbers: list[Any]) -> Section:
                    (Table("The policy that acted for the persona", ("field", "value"), tuple(rows), note),), 3)
 
 
-def _manifest(source: Source, slug: str) -> Section:
+def _manifest(source: Source, slug: str, numbers: list[Any]) -> Section:
     manifest = source.companions.get("manifest")
     if not isinstance(manifest, Mapping):
         return Section(f"audit-{slug}-manifest", "Run manifest", (Text("No manifest.json beside results.json."),), 3)
+    col = Numbers(f"audit {source.label} manifest")
+    rows = key_values(col, "manifest", manifest)
+    numbers += col.rows
     return Section(f"audit-{slug}-manifest", "Run manifest",
-                   (Table(f"{source.folder / 'manifest.json'}", ("key", "value"), tuple(flatten(manifest))),), 3)
+                   (Table(f"{source.folder / 'manifest.json'}", ("key", "value"), rows),), 3)
 
 
 def audit_limitations(source: Source) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reports.collect import Numbers, flatten
+from reports.collect import Numbers, key_values
 from reports.model import Block, Estimate, Part, Section, Table, Verdict
 from reports.plots import level_plot
 from reports.sources import Source
@@ -32,7 +32,7 @@ def validation_part(source: Source) -> Part:
             blocks += _check(protocol, check, col, limitations)
     settings = data.get("settings")
     if isinstance(settings, Mapping) and settings:
-        blocks.append(Table("Validation settings", ("setting", "value"), tuple(flatten(settings))))
+        blocks.append(Table("Validation settings", ("setting", "value"), key_values(col, "settings", settings)))
     if not passed:
         limitations.append("validation failed: do not trust this toolkit's audit figures until it passes.")
     return Part((Section("validation", "Validation against the sandbox's ground truth", tuple(blocks)),),

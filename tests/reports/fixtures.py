@@ -53,7 +53,9 @@ def audit(folder: Path, protocol: str, persona: str = "p1", feed: str = "sandbox
     data.update(extra or {})
     write(folder, "results.json", data)
     write(folder, "manifest.json", {"toolkit_version": "0.1.0", "command_line": ["personaact", "audit", protocol],
-                                    "seeds": [0, 1, 2], "taxonomy_version": 1, "started_at": "2026-11-29T20:00:00+00:00"})
+                                    "seeds": [0, 1, 2], "taxonomy_version": 1,
+                                    "policy": {"evaluation": {"smape": est(0.7123456, 0.0512345, 35)}},
+                                    "categoriser": {"accuracy": 0.91234567, "n": 182}, "started_at": "2026-11-29T20:00:00+00:00"})
     return write(folder, "persona.json", {"persona_id": persona, "narrative": "I watch games <b>late</b> at night.",
                                           "traits": {"novelty_tolerance": {"level": "low", "rationale": "sticks to games"}}})
 
