@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ def list_command(adb_port: PortOpt = None) -> None:
     try:
         devices = list_devices(port=adb_port)
     except DeviceError as err:
-        raise fail(str(err), code=1)
+        raise fail(str(err))
     table = Table("serial", "state", "model")
     for d in devices:
         table.add_row(d.serial, d.state, d.model)
@@ -55,7 +56,7 @@ def check_command(serial: SerialArg, app: Annotated[str, typer.Option(help="App 
         feed = PhoneFeed(device, profile)
         obs = feed.current()
     except (ProfileError, DeviceError, FeedError) as err:
-        raise fail(str(err), code=1)
+        raise fail(str(err))
     table = Table("field", "value", title=f"{serial} · {profile.display_name}")
     for key, value in vars(feed.preflight).items():
         table.add_row(key, str(value))
@@ -82,7 +83,7 @@ def dump_command(serial: SerialArg, out: Annotated[Path, typer.Option(help="Fold
         device.connect()
         xml, image = device.hierarchy(), device.screenshot()
     except DeviceError as err:
-        raise fail(str(err), code=1)
+        raise fail(str(err))
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{serial.replace(':', '_')}-{time.strftime('%Y%m%d-%H%M%S')}"
     stem.with_suffix(".xml").write_text(xml, encoding="utf-8")
@@ -109,8 +110,11 @@ class VirtualConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must lie in 0..65535, got {self.port}")
-        if self.time_scale <= 0 or self.duration_s < 0 or self.warmup_steps < 0:
-            raise ValueError("time_scale must be > 0, duration_s and warmup_steps >= 0")
+        if not (math.isfinite(self.time_scale) and self.time_scale > 0):
+            raise ValueError(f"time_scale must be a finite number > 0, got {self.time_scale}")
+        if not (math.isfinite(self.duration_s) and self.duration_s >= 0) or self.warmup_steps < 0:
+            raise ValueError(f"duration_s must be finite and >= 0 (got {self.duration_s}), warmup_steps >= 0 "
+                             f"(got {self.warmup_steps})")
 
 
 def build_virtual(config: VirtualConfig):
@@ -146,7 +150,7 @@ def virtual_command(app: Annotated[str | None, typer.Option(help="App profile to
                               fault_rate=fault_rate, time_scale=time_scale, duration_s=duration_s)
         server, phone = build_virtual(options)
     except (ConfigError, ValueError, KeyError) as err:
-        raise fail(str(err), code=1)
+        raise fail(str(err))
     except OSError as err:  # e.g. the port is taken
         raise fail(f"cannot serve on 127.0.0.1:{options.port} ({err.strerror or err}); "
                    "pick another --port or 0 for any free one")

@@ -174,7 +174,7 @@ def demo_command(
     data: Annotated[Path, typer.Option(help="Raw PersonaAct sessions to import when no TRACES are given.")] = PUBLIC_SAMPLE_DATA,
     hidden: Annotated[str | None, typer.Option(help="Hidden persona id (from personas/data/simulated_personas.yaml).")] = None,
     out: Annotated[Path, typer.Option(help="Where the demo writes traces and the interview.")] = Path("runs/interview-demo"),
-    sections: Annotated[int, typer.Option(help="How many outline sections to ask (one question each).")] = 5,
+    sections: Annotated[int, typer.Option(min=1, help="How many outline sections to ask (one question each).")] = 5,
     config: ConfigOpt = None, set_: SetOpt = None,
 ) -> None:
     """A short interview of a simulated interviewee with the embedded chat model; prints the persona card."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -144,6 +145,8 @@ def _coerce_scalar(hint: Any, value: Any, source: str, name: str) -> Any:
             return value
         raise ConfigError(f"{source}: {name}: expected true or false, got {value!r}")
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isnan(value):  # NaN passes every `x < low` check and breaks later arithmetic far from here
+            raise ConfigError(f"{source}: {name}: expected a number, got NaN")
         return float(value)
     if hint is int and isinstance(value, int) and not isinstance(value, bool):
         return value

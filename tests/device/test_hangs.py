@@ -79,3 +79,11 @@ def test_device_virtual_on_a_busy_port_is_one_error_line(tmp_path):
     assert result.exit_code == 2, result.output
     assert "cannot serve" in result.output and "--port" in result.output
     assert "Traceback" not in result.output
+
+
+def test_non_finite_virtual_phone_options_are_named_errors():
+    for option in ("--time-scale", "--duration-s"):
+        for value in ("nan", "inf"):
+            result = CliRunner().invoke(app, ["device", "virtual", option, value])
+            assert result.exit_code == 2, (option, value, result.output)
+            assert option.strip("-").replace("-", "_") in result.output, (option, value, result.output)

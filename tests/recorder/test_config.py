@@ -76,3 +76,16 @@ def test_a_wrong_value_for_an_optional_option_is_a_config_error_not_a_type_error
 
     with pytest.raises(ConfigError, match="port"):
         from_mapping(Options, {"port": "many"})
+
+
+def test_nan_is_refused_for_a_number_option():
+    from dataclasses import dataclass
+
+    from recorder.config import ConfigError, from_mapping
+
+    @dataclass(frozen=True)
+    class Options:
+        rate: float = 0.5
+
+    with pytest.raises(ConfigError, match="rate: expected a number, got NaN"):
+        from_mapping(Options, {"rate": float("nan")})
