@@ -70,6 +70,15 @@ class Catalogue:
         self.tags: list[tuple[str, ...]] = []
         self.descriptions: list[str] = []
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("taxonomy")  # the shipped taxonomy is reloaded, not stored
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.taxonomy = load_taxonomy()
+
     @property
     def n_genres(self) -> int:
         """Number of top-level categories (the sandbox's genres)."""

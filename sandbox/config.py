@@ -47,8 +47,11 @@ class SandboxConfig:
     def __post_init__(self) -> None:
         for name in ("steps", "users", "creators", "slate_size", "candidate_window", "log_window", "retrain_every",
                      "checkpoint_every"):
-            if getattr(self, name) < (0 if name in ("steps", "users") else 1):
+            if getattr(self, name) < (0 if name == "steps" else 1):
                 raise ValueError(f"sandbox option {name} must be positive, got {getattr(self, name)}")
+        if self.creator_policy not in ("random", "full-information", "best-response") and ":" not in self.creator_policy:
+            raise ValueError(f"creator_policy {self.creator_policy!r}: use random, full-information, best-response "
+                             f"or 'module:Class'")
         if self.user_kind not in ("statistical", "llm"):
             raise ValueError(f"user_kind must be 'statistical' or 'llm', got {self.user_kind!r}")
         if not 0 <= self.llm_users <= self.users:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sandbox.metrics import js_divergence
+from sandbox.metrics import bootstrap_ci, js_divergence
 
 
 @dataclass(frozen=True)
@@ -80,17 +80,6 @@ def phase_js(first: Sequence[str], second: Sequence[str]) -> float:
     keys = sorted(set(first) | set(second))
     a, b = Counter(first), Counter(second)
     return js_divergence(np.array([a[k] for k in keys], float), np.array([b[k] for k in keys], float))
-
-
-def bootstrap_ci(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile 95% bootstrap CI of the mean over `values` (e.g. one value per seed)."""
-    v = np.asarray(values, float)
-    if len(v) < 2:
-        return (float(v.mean()), float(v.mean())) if len(v) else (0.0, 0.0)
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(len(v), size=(resamples, len(v)))].mean(1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
 
 
 class PhasedViewer:

@@ -74,3 +74,29 @@ def explore_ratio(explore: int, exploit: int) -> float:
     """Explore decisions over all explicit explore/exploit decisions (NaN-free: 0 when none)."""
     total = explore + exploit
     return explore / total if total else 0.0
+
+
+def bootstrap_ci(values: np.ndarray | list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile 95% bootstrap CI of the mean of `values` (e.g. one value per seed); [v, v] for one value.
+
+    >>> bootstrap_ci([2.0])
+    (2.0, 2.0)
+    """
+    v = np.asarray(values, float)
+    if len(v) < 2:
+        return (float(v.mean()), float(v.mean())) if len(v) else (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(len(v), size=(resamples, len(v)))].mean(1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def estimate(values: np.ndarray | list[float]) -> dict[str, object]:
+    """{"mean", "ci", "n"}: the project's estimate object (95% bootstrap CI over the values).
+
+    >>> estimate([1.0, 1.0])
+    {'mean': 1.0, 'ci': [1.0, 1.0], 'n': 2}
+    """
+    v = np.asarray(values, float)
+    low, high = bootstrap_ci(v)
+    return {"mean": float(v.mean()), "ci": [low, high], "n": int(len(v))}

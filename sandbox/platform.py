@@ -13,6 +13,7 @@ import numpy as np
 
 from personas.models.base import ChatModel
 from personas.models.factory import build_chat_model
+from sandbox import checkpoint as ckpt
 from sandbox import metrics as M
 from sandbox.catalogue import Catalogue, DraftError, ItemDraft
 from sandbox.config import SandboxConfig
@@ -23,7 +24,7 @@ from sandbox.llm_users import LLMUsers, pick_llm_users
 from sandbox.profiles import KNOBS, Engagement, KnobError, Knobs, Profiles, mix_slates
 from sandbox.recommenders.base import InteractionLog, RecContext, SeenFilter
 from sandbox.recommenders.registry import build_pipeline
-from sandbox.storage import load_checkpoint, save_checkpoint, write_step_log
+from sandbox.storage import ImpressionLog
 from sandbox.users import Responses, StatisticalUsers
 
 if TYPE_CHECKING:
@@ -37,15 +38,23 @@ HISTORY_DECAY = 0.95  # per-step decay of the platform's per-user genre click co
 
 def make_policy(name: str) -> CreatorPolicy:
     """A baseline by name, or any CreatorPolicy class given as 'module:Class' (built without arguments)."""
+    return policy_class(name)()
+
+
+def policy_class(name: str) -> type[CreatorPolicy]:
+    """The CreatorPolicy class a creator_policy name stands for, checked before anything is called."""
     if name in BASELINES:
-        return BASELINES[name]()
-    module, _, cls = name.partition(":")
-    if not cls:
+        return BASELINES[name]
+    module, _, attr = name.partition(":")
+    if not module or not attr:
         raise ValueError(f"creator_policy {name!r}: use one of {', '.join(BASELINES)} or 'module:Class'")
-    policy = getattr(importlib.import_module(module), cls)()
-    if not isinstance(policy, CreatorPolicy):
-        raise ValueError(f"creator_policy {name!r} is not a CreatorPolicy")
-    return policy
+    try:
+        target = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"creator_policy {name!r}: cannot import it ({err})") from err
+    if not (isinstance(target, type) and issubclass(target, CreatorPolicy)):
+        raise ValueError(f"creator_policy {name!r} is not a CreatorPolicy class")
+    return target
 
 
 @dataclass
@@ -100,6 +109,8 @@ class Platform:
         self.history: list[dict[str, float]] = []
         self.external: dict[str, int] = {}
         self.observers: list[Callable[[Platform, StepOutcome], None]] = []  # called after every step (e.g. traces)
+        self.llm_steps: list[dict[str, int]] = []  # per step: LLM user decisions and statistical fallbacks
+        self.impressions = ImpressionLog(Path(config.out)) if config.out is not None and config.write_logs else None
         self._seed_catalogue()
 
     # -- construction -------------------------------------------------------------------------
@@ -150,7 +161,10 @@ class Platform:
             self.trained = True
         active = np.flatnonzero(self.rng.random(self.users.n) < self.config.user.activity)
         slates = self.serve(active, self.config.slate_size)
+        before = dict(getattr(self.users, "stats", {}))
         responses = self._respond(active, slates)
+        if isinstance(self.users, LLMUsers):  # provenance: how many LLM decisions fell back to statistics
+            self.llm_steps.append({k: self.users.stats[k] - before.get(k, 0) for k in ("decisions", "fallbacks")})
         self.record(active, slates, responses)
         self.users.update(active, np.maximum(slates, 0), responses, self.catalogue)
         self._creator_feedback(slates, responses)
@@ -158,8 +172,8 @@ class Platform:
         self.history.append(self._metrics(outcome))
         for observer in self.observers:
             observer(self, outcome)
-        if self.config.write_logs and self.config.out is not None:
-            write_step_log(Path(self.config.out), self.step, self._log_columns(outcome))
+        if self.impressions is not None:
+            self.impressions.add(self.step, self._log_columns(outcome))
         self.step += 1
         return outcome
 
@@ -321,30 +335,44 @@ class Platform:
                 progress(1)
         return self.history
 
+    def provenance(self) -> dict[str, Any]:
+        """What metrics.json records about LLM decisions: per-step decisions and fallbacks of LLM users."""
+        if not self.llm_steps:
+            return {}
+        return {"llm": {"user_decisions_per_step": [s["decisions"] for s in self.llm_steps],
+                        "user_fallbacks_per_step": [s["fallbacks"] for s in self.llm_steps],
+                        "user_fallbacks": int(sum(s["fallbacks"] for s in self.llm_steps))}}
+
+    NOT_SAVED = ("config", "policies", "observers", "impressions")  # rebuilt from the run folder on resume
+
     def checkpoint(self) -> Path:
-        """Save the whole state (not the policy objects) to out/checkpoint.pkl."""
+        """Write the impressions since the last checkpoint, then the whole state, to out/checkpoint/ (no pickle)."""
         if self.config.out is None:
             raise ValueError("config.out is not set: nowhere to write a checkpoint")
-        return save_checkpoint(Path(self.config.out), self)
+        if self.impressions is not None:
+            self.impressions.flush()
+        state = {k: v for k, v in self.__dict__.items() if k not in self.NOT_SAVED}
+        return ckpt.save(Path(self.config.out), state, {"step": self.step, "seed": self.config.seed,
+                                                         "recommender": self.config.recommender})
 
     @classmethod
-    def resume(cls, folder: Path, policies: dict[str, CreatorPolicy] | None = None,
-               steps: int | None = None, user_model: ChatModel | None = None) -> Platform:
-        """Reload a checkpoint; policies (and LLM users' model) are rebuilt from the config unless given."""
-        platform: Platform = load_checkpoint(Path(folder))
+    def resume(cls, config: SandboxConfig, policies: dict[str, CreatorPolicy] | None = None,
+               user_model: ChatModel | None = None) -> Platform:
+        """Reload config.out's checkpoint under `config` (the run's own saved config; steps may be extended);
+        policies and the LLM users' model are rebuilt from the config unless given."""
+        if config.out is None:
+            raise ValueError("config.out is not set: nowhere to resume from")
+        state, _ = ckpt.load(Path(config.out))
+        platform = cls.__new__(cls)
+        platform.__dict__.update(state)
+        platform.config, platform.observers = config, []
         platform.policies = policies or {k: make_policy(k) for k in {c.policy_key for c in platform.creators}}
+        platform.impressions = ImpressionLog(Path(config.out)) if config.write_logs else None
+        if platform.impressions is not None:
+            platform.impressions.truncate(platform.step)
         if isinstance(platform.users, LLMUsers):
-            platform.users.model = user_model or build_chat_model(platform.config.user_chat)
-        if steps is not None:
-            from dataclasses import replace
-            platform.config = replace(platform.config, steps=steps)
+            platform.users.model = user_model or build_chat_model(config.user_chat)
         return platform
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["policies"] = {}
-        state["observers"] = []
-        return state
 
     def add_account(self, name: str, knobs: Knobs | None = None) -> int:
         """Open a fresh account whose actions come from outside (an audit); returns its account id."""

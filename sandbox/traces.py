@@ -39,7 +39,7 @@ def pick_trace_users(n_users: int, k: int, seed: int) -> np.ndarray:
 class UserTraces:
     """A step observer that appends the traced users' videos to their Traces."""
 
-    def __init__(self, platform: Platform, users: Sequence[int], folder: Path):
+    def __init__(self, platform: Platform, users: Sequence[int] | np.ndarray, folder: Path):
         self.folder = Path(folder)
         self.users = np.asarray(users, np.int64)
         self.writers: dict[int, TraceWriter] = {}

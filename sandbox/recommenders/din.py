@@ -14,6 +14,7 @@ class _DINNet(nn.Module):
 
     def __init__(self, n_items: int, n_genres: int, n_creators: int, dim: int):
         super().__init__()
+        self.init_args = (n_items, n_genres, n_creators, dim)  # lets a checkpoint rebuild the module
         self.item = nn.Embedding(n_items + 1, dim)  # the last row stands for padding / unknown items
         self.genre = nn.Embedding(n_genres + 1, dim)
         self.creator = nn.Embedding(n_creators + 1, dim)

@@ -39,13 +39,16 @@ def test_error_lines_are_one_line_and_name_the_file():
 
 @pytest.mark.timeout(300)
 def test_corrupt_checkpoint_is_one_line_and_v_after_the_subcommand_shows_the_traceback(tmp_path):
-    (tmp_path / "checkpoint.pkl").write_bytes(b"garbage\n")
+    (tmp_path / "config.yaml").write_text("steps: 1\n")  # a sandbox run folder whose checkpoint is corrupt
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "arrays.npz").write_bytes(b"")
+    (tmp_path / "checkpoint" / "state.json").write_bytes(b"garbage\n")
     quiet = _run("sandbox", "run", "--resume", "--out", str(tmp_path), "--steps", "1")
     assert quiet.returncode == 2, quiet.stderr
     lines = [line for line in quiet.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "checkpoint.pkl" in lines[0], quiet.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "state.json" in lines[0], quiet.stderr
     loud = _run("sandbox", "run", "--resume", "--out", str(tmp_path), "--steps", "1", "-v")
-    assert loud.returncode == 2 and "Traceback" in loud.stderr and "checkpoint.pkl" in loud.stderr
+    assert loud.returncode == 2 and "Traceback" in loud.stderr and "state.json" in loud.stderr
 
 
 def test_unreadable_trace_is_a_one_line_error(tmp_path):

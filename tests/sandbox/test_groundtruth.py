@@ -12,8 +12,7 @@ from personas.policy import SimplePersona
 from recorder.feed import VirtualClock
 from recorder.store import read_trace
 from recorder.trace import TraceHeader
-from sandbox.groundtruth import (GroundTruthPlan, GroundTruthWorld, bootstrap_ci, decline, distinct_per_window,
-                                 measure, phase_js)
+from sandbox.groundtruth import GroundTruthPlan, GroundTruthWorld, bootstrap_ci, decline, distinct_per_window, measure, phase_js
 from sandbox.traces import START
 
 

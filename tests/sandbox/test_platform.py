@@ -24,7 +24,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     full = Platform(small(out=tmp_path / "full")).run()
     first = Platform(small(out=tmp_path / "cut"))
     first.run(steps=8)  # checkpoint at step 8, then the process "dies"
-    resumed = Platform.resume(tmp_path / "cut")
+    resumed = Platform.resume(small(out=tmp_path / "cut"))
     assert resumed.step == 8
     assert resumed.run() == full
     logs_full, logs_cut = read_logs(tmp_path / "full"), read_logs(tmp_path / "cut")
@@ -50,9 +50,10 @@ def _late(history, key):
 @pytest.fixture(scope="module")
 def compare_runs():
     # more creators than this audience sustains, long enough for some to give up under plain MF
-    # deterministic serving without exploration slots: random exposure would blur what the re-rankers change
+    # deterministic model-only serving without exploration: profiles and random exposure would blur what the
+    # re-rankers themselves change
     cfg = dict(users=300, creators=60, steps=40, retrain_every=4, seed=2, exploration=0.0,
-               profile=ProfileConfig(temperature=0.0))
+               profile=ProfileConfig(temperature=0.0, weight=0.0))
     return {rec: Platform(small(recommender=rec, **cfg)).run() for rec in ("mf", "mf+mmr", "mf+fair")}
 
 
