@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         result = {"shape": args.shape, "device": args.device, "date": datetime.date.today().isoformat(),
                   "dataset_rows": args.rows, "frames_per_view": 1, "max_pixels": args.max_pixels,
                   "sft": _run("sft", root, dataset, args), "grpo": _run("grpo", root, dataset, args),
-                  "machine": _machine(torch)}
+                  "decision_latency": _latency(root, dataset, args), "machine": _machine(torch)}
     finally:
         shutil.rmtree(root, ignore_errors=True)
     output = args.output or RESULTS / ("train.json" if args.shape == "tiny" else f"train-{args.shape}.json")
@@ -155,6 +155,42 @@ def _run(kind: str, root: Path, dataset: Path, args: argparse.Namespace) -> dict
     if args.device == "cuda":
         torch.cuda.empty_cache()
     print(f"{kind}: {figures}")
+    return figures
+
+
+def _latency(root: Path, dataset: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Seconds per decision of the VLM policy (greedy, up to 32 new tokens; random weights never stop early, so
+    this is the worst case): one request at a time and a batch of 8, each after one warm-up call."""
+    import statistics
+
+    import numpy as np
+
+    from personas.policy import SimplePersona
+    from personas.policy.inference import LocalVLMPolicy, PolicyRequest
+    from personas.policy.training import PersonaSFTConfig, load_model, resolve_model
+    from recorder.feed import Observation
+
+    if args.shape == "tiny":
+        model, processor = load_model(resolve_model(PersonaSFTConfig(output_dir=str(root / "sft"), train_on=args.device),
+                                                    None), PersonaSFTConfig(train_on=args.device))
+        model.to(args.device)
+    else:
+        model, processor = _loaded(args, dataset) or (None, None)
+    model.eval()
+    policy = LocalVLMPolicy(model, processor, max_new_tokens=32, batch_size=8, max_pixels=args.max_pixels,
+                            card="A persona card of about this length: likes cooking, skips games quickly.")
+    frame = np.full((568, 320, 3), 128, dtype=np.uint8)
+    persona = SimplePersona("B1")
+    requests = [PolicyRequest(persona, Observation(i, datetime.datetime.now(datetime.UTC), frame=frame), [])
+                for i in range(8)]
+    policy.act_batch(requests[:1])
+    single = [policy.act_batch([r])[0].latency_s for r in requests[:4]]
+    policy.act_batch(requests)
+    batched = [d.latency_s for d in policy.act_batch(requests)]
+    figures = {"max_new_tokens": 32, "single_s_median": round(statistics.median(single), 4),
+               "batch8_s_per_decision": round(statistics.median(batched), 4),
+               "format_failures": policy.stats.failed, "calls": policy.stats.calls}
+    print(f"decision latency: {figures}")
     return figures
 
 
