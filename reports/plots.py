@@ -24,6 +24,7 @@ class Series:
     label: str
     xs: tuple[float, ...]
     ys: tuple[Estimate, ...]
+    group: str = ""  # curves of one group share a colour and one legend entry (e.g. the seeds of a recommender)
 
 
 def _pyplot() -> Any:
@@ -142,12 +143,14 @@ def small_multiples(panels: Sequence[tuple[str, str, Sequence[Series]]], title: 
     rows = max(1, -(-len(panels) // columns))
     fig, axes = plt.subplots(rows, columns, figsize=(3.1 * columns, 2.4 * rows), squeeze=False)
     handles: dict[str, Any] = {}
+    groups = list(dict.fromkeys(line.group or line.label for _, _, series in panels for line in series))
     for ax, (panel_title, ylabel, series) in zip(axes.ravel(), panels):
-        for i, line in enumerate(series):
+        for line in series:
+            i = groups.index(line.group or line.label)
             colour = PALETTE[i % len(PALETTE)]
             (handle,) = ax.plot(line.xs, [e.mean for e in line.ys], color=colour, linestyle=DASHES[i % len(DASHES)],
-                                linewidth=1.2, label=line.label)
-            handles.setdefault(line.label, handle)
+                                linewidth=1.0 if line.group else 1.2, label=line.group or line.label)
+            handles.setdefault(line.group or line.label, handle)
             if any(e.has_ci for e in line.ys):
                 ax.fill_between(line.xs, [e.low for e in line.ys], [e.high for e in line.ys], color=colour, alpha=0.18,
                                 linewidth=0)

@@ -1,4 +1,7 @@
-"""Sandbox reports: a run's long-term metrics over time, and compare/sweep tables of mean and CI per grid point."""
+"""Sandbox reports: a run's long-term metrics over time, and compare/sweep tables of mean and CI per grid point.
+
+Reads what sandbox.runs (metrics.json, kind=sandbox_run) and sandbox.sweep (compare.json / sweep.json) write.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,12 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "created_entropy": ("genre entropy of created items", "bits"),
     "exposure_gini": ("exposure Gini across creators", "0-1"),
     "js_created_vs_demand": ("JS divergence created vs demanded genres", "0-1"),
-    "explore_ratio": ("explore share of creator decisions", "share")}
+    "explore_ratio": ("explore share of creator decisions", "share"),
+    "impressions": ("impressions per step", "count"), "clicks": ("clicks per step", "count"),
+    "utility_per_user": ("utility per user and step", "clicks + 2 likes + 3 comments/shares"),
+    "items_created": ("items created per step", "count"),
+    "created_coverage": ("genre coverage of created items", "share of genres"),
+    "exposed_coverage": ("genre coverage of exposed items", "share of genres")}
 STEP_KEYS = ("step",)
 
 
@@ -88,11 +96,19 @@ def grid_part(source: Source) -> Part:
         blocks.append(Table(f"{kind.replace('_', ' ')}: mean [95% CI] (n seeds) per metric and grid point",
                             (*id_keys, *(f"{metric_label(k)[0]} ({metric_label(k)[1]})" for k in metric_keys)),
                             tuple(rows)))
-    panels = _time_panels(points, id_keys, col)
-    if panels:
-        blocks.insert(0, small_multiples(panels, f"{kind.replace('_', ' ').capitalize()}: metrics over time",
-                                         "simulation step", "Mean over seeds per step with the 95% CI as a band, "
-                                         "one line per grid point."))
+    if any(isinstance(p.get("runs"), list) for p in points):
+        runs = _run_panels(source, points, id_keys, col)
+        if runs:
+            blocks.insert(0, small_multiples(runs, f"{kind.replace('_', ' ').capitalize()}: metrics over time, "
+                                                   "every seed", "simulation step",
+                                             "Each run's metric per simulation step (read from its metrics.json), "
+                                             "one colour per grid point, one line per seed."))
+    levels = _level_panels(points, metric_keys)
+    if levels:
+        blocks.insert(0, small_multiples(levels, f"Sandbox sweep: metrics by {points[0].get('knob')} level",
+                                         f"{points[0].get('knob')} level",
+                                         "Second-half mean of each metric per knob level, mean over seeds with the "
+                                         "95% CI as a band, one line per recommender."))
     limitations = []
     ns = [Estimate.parse(_metrics(p)[k], k).n for p in points for k in metric_keys if k in _metrics(p)]
     if ns and min(ns) <= 1:
@@ -123,23 +139,45 @@ def _is_estimate(value: Any) -> bool:
 
 
 def _is_label(key: str, value: Any) -> bool:
-    return key not in ("metrics", "summary", "series", "steps", "n") and (
+    return key not in ("metrics", "summary", "per_seed", "runs", "n") and (
         isinstance(value, str | bool) or (isinstance(value, int | float) and key not in METRIC_LABELS))
 
 
-def _time_panels(points: list[Mapping[str, Any]], id_keys: list[str], col: Numbers) \
+def _run_panels(source: Source, points: list[Mapping[str, Any]], id_keys: list[str], col: Numbers) \
         -> list[tuple[str, str, list[Series]]]:
+    """Per-step curves of every seed's run folder listed in a compare row (paths relative to the compare folder)."""
+    from reports.sources import read_json
+
     per_metric: dict[str, list[Series]] = {}
     for point in points:
-        series = point.get("series") or point.get("steps")
-        if not isinstance(series, list):
-            continue
-        name = ", ".join(f"{point.get(k)}" for k in id_keys)
-        rows = [r for r in series if isinstance(r, Mapping)]
-        for key in dict.fromkeys(k for r in rows for k, v in r.items() if _is_estimate(v)):
-            have = [r for r in rows if key in r]
-            line = Series(name, tuple(float(r.get("step", i)) for i, r in enumerate(have)),
-                          tuple(Estimate.parse(r[key], key) for r in have))
-            col.series(name, key, list(line.xs), list(line.ys), "step")
-            per_metric.setdefault(key, []).append(line)
+        group = ", ".join(f"{point.get(k)}" for k in id_keys)
+        for run in point.get("runs") or []:
+            file = source.folder / str(run) / "metrics.json"
+            if not file.is_file():
+                continue
+            history = [h for h in read_json(file).get("steps") or [] if isinstance(h, Mapping)]
+            for key in dict.fromkeys(k for h in history for k, v in h.items()
+                                     if k not in STEP_KEYS and isinstance(v, int | float) and not isinstance(v, bool)):
+                have = [h for h in history if key in h]
+                line = Series(f"{group} {run}", tuple(float(h.get("step", i)) for i, h in enumerate(have)),
+                              tuple(Estimate.parse(h[key], key) for h in have), group)
+                col.series(line.label, key, list(line.xs), list(line.ys), "step")
+                per_metric.setdefault(key, []).append(line)
     return [(metric_label(k)[0], metric_label(k)[1], lines) for k, lines in per_metric.items()]
+
+
+def _level_panels(points: list[Mapping[str, Any]], metric_keys: list[str]) -> list[tuple[str, str, list[Series]]]:
+    """Sweep rows {recommender, knob, level, metrics}: each metric against the knob level, a line per recommender."""
+    if not points or not all(isinstance(p.get("level"), int | float) and "knob" in p for p in points):
+        return []
+    panels = []
+    for key in metric_keys:
+        lines = []
+        for rec in dict.fromkeys(str(p.get("recommender", "")) for p in points):
+            rows = sorted((p for p in points if str(p.get("recommender", "")) == rec and key in _metrics(p)),
+                          key=lambda p: float(p["level"]))
+            if rows:
+                lines.append(Series(rec, tuple(float(p["level"]) for p in rows),
+                                    tuple(Estimate.parse(_metrics(p)[key], key) for p in rows)))
+        panels.append((metric_label(key)[0], metric_label(key)[1], lines))
+    return panels

@@ -81,12 +81,22 @@ def sandbox_run(folder: Path, recommender: str = "mf", steps: int = 10) -> Path:
 
 
 def sandbox_grid(folder: Path, kind: str = "sandbox_compare") -> Path:
-    points = [{"recommender": rec, "personalisation": 0.5, "metrics": {"click_rate": est(0.3 + 0.05 * i, 0.02, 5),
-                                                                      "exposure_gini": est(0.4, 0.03, 5)},
-               "series": [{"step": s, "click_rate": est(0.3 + 0.01 * s, 0.02, 5)} for s in range(5)]}
-              for i, rec in enumerate(["random", "mf"])]
-    name = "compare.json" if kind == "sandbox_compare" else "sweep.json"
-    return write(folder, name, {"kind": kind, "schema_version": 1, "points": points})
+    """compare.json (with two seeds' run folders per recommender) or sweep.json, as sandbox.sweep writes them."""
+    if kind == "sandbox_compare":
+        rows = []
+        for i, rec in enumerate(["random", "mf"]):
+            runs = [f"{rec}/s{s}" for s in (0, 1)]
+            for run in runs:
+                sandbox_run(folder / run, rec, steps=6)
+            rows.append({"recommender": rec, "metrics": {"click_rate": est(0.3 + 0.05 * i, 0.02, 2),
+                                                         "exposure_gini": est(0.4, 0.03, 2)},
+                         "per_seed": {"click_rate": [0.29, 0.31]}, "runs": runs})
+        return write(folder, "compare.json", {"kind": kind, "schema_version": 1, "seeds": [0, 1], "rows": rows})
+    rows = [{"recommender": rec, "knob": "personalisation", "level": level,
+             "metrics": {"click_rate": est(0.3 + 0.1 * level + 0.05 * i, 0.02, 5), "exposure_gini": est(0.4, 0.03, 5)},
+             "per_seed": {"click_rate": [0.3] * 5}} for i, rec in enumerate(["random", "mf"]) for level in (0.0, 0.5, 1.0)]
+    return write(folder, "sweep.json", {"kind": kind, "schema_version": 1, "grid": {"knob": "personalisation"},
+                                        "rows": rows})
 
 
 def evaluation(folder: Path, policy_smape: float = 0.30) -> Path:

@@ -137,3 +137,15 @@ def test_plots_are_titled_svg_without_external_references(results) -> None:
         assert figure.svg.startswith("<svg") and "<title>" in figure.svg[:600] and 'aria-label="' in figure.svg[:600]
         assert "<!DOCTYPE" not in figure.svg and "xlink:href=\"http" not in figure.svg
     assert "#0072b2" in figures[0].svg.lower()  # Okabe-Ito blue: the colour-blind-safe palette is used
+
+
+def test_sandbox_compare_and_sweep_plot_runs_and_levels(results) -> None:
+    report = build_report([results["sandbox_compare"], results["sandbox_sweep"]])
+    compare, sweep = report.sections
+    titles = [b.title for b in compare.blocks if b.__class__.__name__ == "Figure"]
+    assert titles == ["Sandbox compare: metrics over time, every seed"]
+    assert any(n.item == "mf mf/s1 @ step 5" for n in report.numbers)  # each seed's run read from its metrics.json
+    titles = [b.title for b in sweep.blocks if b.__class__.__name__ == "Figure"]
+    assert titles == ["Sandbox sweep: metrics by personalisation level"]
+    table = next(b for b in sweep.blocks if b.__class__.__name__ == "Table")
+    assert table.headers[:3] == ("recommender", "knob", "level") and len(table.rows) == 6
