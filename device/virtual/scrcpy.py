@@ -146,16 +146,17 @@ class ScrcpySession:
         samples = 0
         start = time.monotonic()
         made: dict[int, float] = {}  # chunk number -> when it was captured, for its PTS (as AudioRecord stamps it)
+        played: dict[str, int] = {}  # samples of the current video's speech already played
         while not self.stop.is_set():
-            key, text, offset = self.phone.speaking()
+            key, text, _ = self.phone.speaking()
             speech = self._speech_for(key, text) if text else None
             chunk = np.zeros(CHUNK, dtype=np.int16)
             if speech is not None and speech[0] is not None:
-                pcm, ready = speech
-                offset = min(offset, time.monotonic() - ready)
-                begin = int(max(0.0, offset) * SAMPLE_RATE)
-                part = pcm[begin:begin + CHUNK]
+                # A player moves through the sound sample by sample: a late loop delays it, never skips it.
+                begin = played.get(key, 0)
+                part = speech[0][begin:begin + CHUNK]
                 chunk[:len(part)] = part
+                played = {key: begin + CHUNK}
             made[samples // CHUNK] = time.monotonic()
             frame = av.AudioFrame.from_ndarray(np.repeat(chunk, 2).reshape(1, -1), format="s16", layout="stereo")
             frame.sample_rate, frame.pts = SAMPLE_RATE, samples
@@ -166,6 +167,9 @@ class ScrcpySession:
                 for old in [n for n in made if n < number]:
                     made.pop(old)
                 sock.sendall(pack_packet(bytes(packet), int((captured - self.started) * 1_000_000)))
+            lag = time.monotonic() - (start + samples / SAMPLE_RATE)
+            if lag > 0.1:  # a loaded machine: resume the 20 ms pace from now rather than burst (stamps would collide)
+                start += lag
             time.sleep(max(0.0, start + samples / SAMPLE_RATE - time.monotonic()))
 
 
