@@ -276,7 +276,7 @@ class OpenAICompatibleChat(ChatModel):
             raise ChatBackendError(self._clip(f"malformed chat completion (no choices[0].message.content): {data}", 300))
         if content is None:
             raise ChatBackendError("the server returned an empty message (content is null)")
-        return str(content)
+        return self._scrub_key(str(content))  # a reply echoing our key would carry it into logs and transcripts
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential delay with full-range jitter; a server's Retry-After wins when larger."""
@@ -285,11 +285,16 @@ class OpenAICompatibleChat(ChatModel):
             delay = base * (0.5 + self._rng.random() / 2)
         return min(max(delay, retry_after or 0.0), MAX_BACKOFF_S)
 
-    def _scrub(self, text: str) -> str:
-        """Remove the API key (also JSON- or URL-escaped) and anything that looks like a bearer token or api key."""
+    def _scrub_key(self, text: str) -> str:
+        """Remove our API key, also JSON- or URL-escaped."""
         if self._api_key:
             for form in {self._api_key, self._api_key.replace("/", "\\/"), quote(self._api_key, safe="")}:
                 text = text.replace(form, "***")
+        return text
+
+    def _scrub(self, text: str) -> str:
+        """Remove the API key and anything that looks like a bearer token, an api key or a URL's user:password."""
+        text = self._scrub_key(text)
         text = _USERINFO.sub("://***@", text)  # http://user:password@host in a base_url
         return _CREDENTIALS.sub(lambda m: m.group(1) + "***", text)
 

@@ -126,3 +126,11 @@ def test_credentials_in_the_base_url_never_reach_a_message_or_the_log(caplog):
         chat.chat([user("hi")])
     assert "hunter2" not in str(err.value) and "127.0.0.1:9" in str(err.value)
     assert "retry" in caplog.text and "hunter2" not in caplog.text and "hunter2" not in repr(chat)
+
+
+def test_a_reply_that_echoes_the_key_never_carries_it_on():
+    def handler(request: httpx.Request) -> httpx.Response:
+        echoed = f"your headers: {request.headers['authorization']}"
+        return httpx.Response(200, json={"choices": [{"message": {"role": "assistant", "content": echoed}}]})
+
+    _assert_no_key(_chat(handler).chat([user("hi")]))
