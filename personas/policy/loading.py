@@ -85,5 +85,5 @@ def _statistical(spec: str, persona: PersonaLike, options: dict[str, Any]) -> Po
         raise PolicySpecError("policy 'statistical': needs the persona's traces (traces=...) or a saved model "
                               "(statistical:<model.json>)")
     if preferences is None:
-        preferences = preferences_for(persona, model)
+        preferences = preferences_for(persona, model, config.min_category_samples)
     return StatisticalPolicy(model, config, preferences)

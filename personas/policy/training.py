@@ -127,6 +127,7 @@ def train_sft(config: PersonaSFTConfig, resume: bool = False, progress: Callable
     `loaded` = (model, processor) already in memory (benchmarks) instead of `config.model`."""
     from trl import SFTTrainer
 
+    _check_output(config, resume)
     data = _training_rows(config, drop=("watch_s", "like", "comment", "share", "persona_id", "trace_id",
                                         "step_index", "prompt_version"))
     model, processor = loaded or load_model(resolve_model(config, data), config)
@@ -142,6 +143,7 @@ def train_grpo(config: PersonaGRPOConfig, resume: bool = False, progress: Callab
 
     from personas.policy.rewards import REWARD_FUNCTIONS
 
+    _check_output(config, resume)
     data = _training_rows(config, drop=("completion",))
     model, processor = loaded or load_model(resolve_model(config, data), config)
     rewards: list[Any] = list(REWARD_FUNCTIONS)
@@ -241,12 +243,18 @@ def _callbacks(progress: Callable[[int], None] | None) -> list[Any]:
     return [Progress()]
 
 
+def _check_output(config: Any, resume: bool) -> None:
+    """Refuse to train over an earlier run's checkpoints or adapter unless resuming."""
+    out = Path(config.output_dir)
+    earlier = sorted(out.glob("checkpoint-*")) or [p for p in (out / "adapter", out / "train_result.json") if p.exists()]
+    if earlier and not resume:
+        raise TrainingError(f"{out}: holds an earlier run ({earlier[0].name}); pass --resume to continue it or pick a "
+                            "new output_dir")
+
+
 def _run(trainer: Any, config: Any, processor: Any, resume: bool, rows: int) -> TrainRun:
     out = Path(config.output_dir)
     checkpoints = sorted(out.glob("checkpoint-*"))
-    if checkpoints and not resume:
-        raise TrainingError(f"{out}: holds checkpoints of an earlier run; pass --resume to continue it or pick a "
-                            "new output_dir")
     before = lora_state(trainer.model)
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=True if (resume and checkpoints) else None)
