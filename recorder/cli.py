@@ -97,7 +97,9 @@ def show_command(
     for note in notes:
         err_console.print(f"[yellow]skipped:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     if frame.empty:
-        raise fail(f"no readable trace with steps under {', '.join(map(str, paths))}")
+        where = ", ".join(map(str, paths))
+        hint = "" if folders else f"; raw session_*.json files? import them first: personaact trace import {where}"
+        raise fail(f"no readable trace with steps under {where}{hint}")
     from recorder.summary import summarise  # pandas: loaded only when a table is made, so --help stays fast
 
     console.print(summary_table(summarise(frame, by=by), by))
