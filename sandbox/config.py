@@ -14,6 +14,21 @@ from sandbox.users import UserConfig
 
 
 @dataclass(frozen=True)
+class UtilityWeights:
+    """Weights of the users' utility metric (utility_per_user) per click, like, comment and share."""
+
+    click: float = 1.0
+    like: float = 2.0
+    comment: float = 3.0
+    share: float = 3.0
+
+    def __post_init__(self) -> None:
+        for name in ("click", "like", "comment", "share"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"utility.{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
 class SandboxConfig:
     """A whole sandbox run: world size, policies, recommender, cadence, outputs."""
 
@@ -38,6 +53,7 @@ class SandboxConfig:
     exploration: float = 0.1  # share of the model-driven part drawn from outside the account's profile
     inertia: float = 0.8  # profile memory: 0 = last ~10 videos count, 1 = ~500 videos count
     profile: ProfileConfig = field(default_factory=ProfileConfig)
+    utility: UtilityWeights = field(default_factory=UtilityWeights)
     user: UserConfig = field(default_factory=UserConfig)
     llm_user: LLMUserConfig = field(default_factory=LLMUserConfig)
     user_chat: ChatModelConfig = field(default_factory=ChatModelConfig)  # the LLM users' chat backend

@@ -14,7 +14,6 @@ import numpy as np
 from personas.models.base import ChatModel
 from personas.models.factory import build_chat_model
 from sandbox import checkpoint as ckpt
-from sandbox import metrics as M
 from sandbox.catalogue import Catalogue, DraftError, ItemDraft
 from sandbox.config import SandboxConfig
 from sandbox.creators.base import CreatorPolicy, CreatorProfile
@@ -24,6 +23,7 @@ from sandbox.llm_users import LLMUsers, pick_llm_users
 from sandbox.profiles import KNOBS, Engagement, KnobError, Knobs, Profiles, mix_slates
 from sandbox.recommenders.base import InteractionLog, RecContext, SeenFilter
 from sandbox.recommenders.registry import build_pipeline
+from sandbox.reporters import REPORTERS, Reporter, collect
 from sandbox.storage import ImpressionLog
 from sandbox.users import Responses, StatisticalUsers
 
@@ -109,6 +109,8 @@ class Platform:
         self.history: list[dict[str, float]] = []
         self.external: dict[str, int] = {}
         self.observers: list[Callable[[Platform, StepOutcome], None]] = []  # called after every step (e.g. traces)
+        self.reporters: dict[str, Reporter] = dict(REPORTERS)  # named metric functions; extend freely
+        self.decisions = {"explore": 0, "exploit": 0}  # this step's explicit creator explore/exploit choices
         self.llm_steps: list[dict[str, int]] = []  # per step: LLM user decisions and statistical fallbacks
         self.impressions = ImpressionLog(Path(config.out)) if config.out is not None and config.write_logs else None
         self._seed_catalogue()
@@ -169,7 +171,7 @@ class Platform:
         self.users.update(active, np.maximum(slates, 0), responses, self.catalogue)
         self._creator_feedback(slates, responses)
         outcome = StepOutcome(self.step, active, slates, responses, created)
-        self.history.append(self._metrics(outcome))
+        self.history.append(collect(self, outcome, self.reporters))
         for observer in self.observers:
             observer(self, outcome)
         if self.impressions is not None:
@@ -184,7 +186,7 @@ class Platform:
                 groups.setdefault(creator.policy_key, []).append(creator)
         interest = self.users.demand()
         new: list[int] = []
-        self._decisions = {"explore": 0, "exploit": 0}
+        self.decisions = {"explore": 0, "exploit": 0}
         for key, members in groups.items():
             policy = self.policies[key]
             views = [c.memory.view(self.step, interest if policy.needs_platform_interest else None) for c in members]
@@ -201,7 +203,7 @@ class Platform:
             log.warning("creator %d: draft rejected: %s", creator.profile.creator_id, err)
             return []
         if draft.explore is not None:
-            self._decisions["explore" if draft.explore else "exploit"] += 1
+            self.decisions["explore" if draft.explore else "exploit"] += 1
         return [item]
 
     def serve(self, users: np.ndarray, k: int) -> np.ndarray:
@@ -292,27 +294,6 @@ class Platform:
                 creator.memory.exit(self.step)
 
     # -- metrics and logs ---------------------------------------------------------------------------
-    def _metrics(self, o: StepOutcome) -> dict[str, float]:
-        g, r = self.catalogue.n_genres, o.responses
-        shown = r.viewed & (o.slates >= 0)
-        exposed = np.bincount(self.catalogue.genre[o.slates[shown]], minlength=g)
-        created = np.bincount(self.catalogue.genre[np.asarray(o.new_items, np.int64)], minlength=g)
-        live = [c.profile.creator_id for c in self.creators if c.memory.active]
-        step_exposure = np.bincount(self.catalogue.creator[o.slates[shown]], minlength=len(self.creators))
-        n_users = max(len(o.users), 1)
-        return {
-            "step": float(o.step), "impressions": float(shown.sum()), "clicks": float(r.clicked.sum()),
-            "click_rate": float(r.clicked.sum() / max(shown.sum(), 1)), "like_rate": float(r.liked.sum() / max(shown.sum(), 1)),
-            "watch_s_per_user": float(r.watch_s.sum() / n_users),
-            "utility_per_user": float((r.clicked.sum() + 2 * r.liked.sum() + 3 * (r.commented.sum() + r.shared.sum())) / n_users),
-            "creator_retention": len(live) / max(len(self.creators), 1), "items_created": float(len(o.new_items)),
-            "created_entropy": M.entropy(created), "created_coverage": M.coverage(created),
-            "exposed_entropy": M.entropy(exposed), "exposed_coverage": M.coverage(exposed),
-            "exposure_gini": M.gini(step_exposure[live]) if live else 0.0,
-            "js_created_vs_demand": M.js_divergence(created, self.users.demand()),
-            "explore_ratio": M.explore_ratio(self._decisions["explore"], self._decisions["exploit"]),
-        }
-
     def _log_columns(self, o: StepOutcome) -> dict[str, Any]:
         shown = o.responses.viewed & (o.slates >= 0)
         rows, cols = np.nonzero(shown)
@@ -343,7 +324,7 @@ class Platform:
                         "user_fallbacks_per_step": [s["fallbacks"] for s in self.llm_steps],
                         "user_fallbacks": int(sum(s["fallbacks"] for s in self.llm_steps))}}
 
-    NOT_SAVED = ("config", "policies", "observers", "impressions")  # rebuilt from the run folder on resume
+    NOT_SAVED = ("config", "policies", "observers", "impressions", "reporters")  # rebuilt from the run folder on resume
 
     def checkpoint(self) -> Path:
         """Write the impressions since the last checkpoint, then the whole state, to out/checkpoint/ (no pickle)."""
@@ -365,7 +346,7 @@ class Platform:
         state, _ = ckpt.load(Path(config.out))
         platform = cls.__new__(cls)
         platform.__dict__.update(state)
-        platform.config, platform.observers = config, []
+        platform.config, platform.observers, platform.reporters = config, [], dict(REPORTERS)
         platform.policies = policies or {k: make_policy(k) for k in {c.policy_key for c in platform.creators}}
         platform.impressions = ImpressionLog(Path(config.out)) if config.write_logs else None
         if platform.impressions is not None:

@@ -72,3 +72,33 @@ def test_metrics_are_in_range(compare_runs):
     for row in compare_runs["mf"]:
         assert 0 <= row["creator_retention"] <= 1 and 0 <= row["exposure_gini"] <= 1
         assert 0 <= row["js_created_vs_demand"] <= 1 and 0 <= row["explore_ratio"] <= 1
+
+
+def test_reporters_are_extendable_without_touching_the_loop():
+    from sandbox.reporters import reporter
+
+    platform = Platform(small(steps=2))
+    platform.reporters["unseen_share"] = lambda view: float((view.outcome.slates < 0).mean())
+    history = platform.run()
+    assert all("unseen_share" in row and "click_rate" in row for row in history)
+
+    @reporter("likes_per_impression_x100")
+    def likes(view) -> float:
+        return 100.0 * view.outcome.responses.liked.sum() / max(view.impressions, 1)
+
+    try:
+        row = Platform(small(steps=1)).run()[0]
+        assert row["likes_per_impression_x100"] == pytest.approx(100 * row["like_rate"])
+    finally:
+        from sandbox.reporters import REPORTERS
+
+        REPORTERS.pop("likes_per_impression_x100")
+
+
+def test_utility_weights_are_config():
+    from sandbox.config import UtilityWeights
+
+    plain = Platform(small(steps=1)).run()[0]
+    clicks_only = Platform(small(steps=1, utility=UtilityWeights(1, 0, 0, 0))).run()[0]
+    assert clicks_only["utility_per_user"] == pytest.approx(plain["clicks"] / 300)
+    assert plain["utility_per_user"] > clicks_only["utility_per_user"]
