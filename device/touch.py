@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-_AXIS_RE = re.compile(r"(ABS_MT_POSITION_[XY])\s*:\s*value -?\d+, min (-?\d+), max (-?\d+)")
+from recorder.capture.getevent import parse_axes as parse_panel
+
 _LINE_RE = re.compile(r"^\[\s*(\d+\.\d+)\]\s+(\S+):\s+(EV_\w+)\s+(\w+)\s+(\S+)")
 
 
@@ -21,12 +22,9 @@ class TouchEvent:
 
 
 def parse_axes(text: str) -> dict[str, tuple[int, int]]:
-    """Axis ranges (min, max) of the multi-touch panel from `getevent -lp`."""
-    axes = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in _AXIS_RE.finditer(text)}
-    if set(axes) != {"ABS_MT_POSITION_X", "ABS_MT_POSITION_Y"}:
-        raise ValueError("`getevent -lp` shows no multi-touch panel (ABS_MT_POSITION_X/Y); "
-                         "check the phone is unlocked and USB debugging allows input access")
-    return axes
+    """Axis ranges (min, max) of the multi-touch panel from `getevent -lp` (parsed by recorder.capture.getevent)."""
+    axes = parse_panel(text, (1, 1))  # the size does not matter for the ranges
+    return {"ABS_MT_POSITION_X": axes.x, "ABS_MT_POSITION_Y": axes.y}
 
 
 def parse_touches(lines: Iterable[str], axes: dict[str, tuple[int, int]], size: tuple[int, int]) -> Iterator[TouchEvent]:
