@@ -158,6 +158,10 @@ def validate_command(
         folders = find_trace_folders(paths)
     except TraceFormatError as err:
         raise fail(str(err))
+    if not folders:
+        where = ", ".join(map(str, paths))
+        raise fail(f"no trace folders under {where}; raw session_*.json files? import them first: "
+                   f"personaact trace import {where}")
     for folder in folders:
         try:
             problems = TraceReader(folder).validate()
