@@ -186,7 +186,9 @@ def demo_command(
     except USER_ERRORS as err:
         raise fail(str(err))
     console.print(Markdown(persona_card(persona)))
-    table = Table(title=f"hidden traits recovered: {recovery.score} of {recovery.total}")
+    table = Table(title=f"hidden traits recovered: {recovery.score} of {recovery.total}",
+                  caption="one interview, one hidden persona: no CI; a blind guess gets 1 trait in 3 "
+                          "(levels the answers do not speak to come from the recorded behaviour)")
     for column in ("trait", "hidden", "synthesised"):
         table.add_column(column)
     for name in persona.traits:
