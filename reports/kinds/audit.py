@@ -198,10 +198,15 @@ def _persona(source: Source, slug: str) -> Section:
     if not isinstance(card, Mapping):
         return Section(f"audit-{slug}-persona", "Persona", (Text("No persona.json beside results.json."),), 3)
     blocks: list[Block] = []
-    cards = [card] + [v for k, v in card.items() if k in ("reversed", "reversed_persona") and isinstance(v, Mapping)]
+    # audit.protocols writes {"persona": card, "reversed": card}; a bare card is accepted too
+    main = card.get("persona") if isinstance(card.get("persona"), Mapping) else card
+    cards = [main] + [v for k, v in card.items() if k in ("reversed", "reversed_persona") and isinstance(v, Mapping)]
     for one in cards:
         traits = one.get("traits") or {}
-        blocks.append(Text(f"Persona {one.get('persona_id', '?')}: {one.get('narrative', '(no narrative)')}"))
+        what = one.get("narrative") or one.get("how") or "(no narrative)"
+        if one.get("reverses"):
+            what = f"reverses {one['reverses']}: {what}"
+        blocks.append(Text(f"Persona {one.get('persona_id', '?')}: {what}"))
         if isinstance(traits, Mapping) and traits:
             blocks.append(Table(f"Traits of {one.get('persona_id', '?')}", ("trait", "level", "why"),
                                 tuple((name.replace("_", " "), str((t or {}).get("level", "")),

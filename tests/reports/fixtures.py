@@ -56,8 +56,10 @@ def audit(folder: Path, protocol: str, persona: str = "p1", feed: str = "sandbox
                                     "seeds": [0, 1, 2], "taxonomy_version": 1,
                                     "policy": {"evaluation": {"smape": est(0.7123456, 0.0512345, 35)}},
                                     "categoriser": {"accuracy": 0.91234567, "n": 182}, "started_at": "2026-11-29T20:00:00+00:00"})
-    return write(folder, "persona.json", {"persona_id": persona, "narrative": "I watch games <b>late</b> at night.",
-                                          "traits": {"novelty_tolerance": {"level": "low", "rationale": "sticks to games"}}})
+    card = {"persona_id": persona, "narrative": "I watch games <b>late</b> at night.",
+            "traits": {"novelty_tolerance": {"level": "low", "rationale": "sticks to games"}}}
+    reversed_card = {"persona_id": f"{persona}-reversed", "reverses": persona, "how": "watch times quantile-reversed"}
+    return write(folder, "persona.json", {"persona": card, "reversed": reversed_card} if protocol == "depth" else card)
 
 
 def validation(folder: Path, passed: bool = True) -> Path:
