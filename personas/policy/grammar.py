@@ -4,7 +4,8 @@ Prompt (version ``PROMPT_VERSION``): a system turn that states the task and the 
 with the persona card, the session's last H videos with what the viewer did, and the current video (K key frames
 as images, capped in pixels, then transcript and metadata). Reply grammar: one JSON object
 
-    {"watch_seconds": <number >= 0>, "like": <bool>, "comment": <bool>, "share": <bool>, "comment_text": <str>?}
+    {"watch_seconds": <number >= 0>, "like": <bool>, "comment": <bool>, "share": <bool>, "comment_text": <str>?,
+     "follow": true?, "not_interested": true?}   (the last two only when the trace records them)
 
 `parse_reply` is strict first (exactly that object and nothing else), then lenient (the first JSON-ish object in
 the text, truthy strings, numbers in strings, missing flags as false, a bare ``watch_seconds: N``). Text neither
@@ -25,7 +26,7 @@ from recorder.trace import Step, VideoMeta
 
 PROMPT_VERSION = "personaact-policy-v1"
 REPLY_KEYS = ("watch_seconds", "like", "comment", "share")
-OPTIONAL_KEYS = ("comment_text",)
+OPTIONAL_KEYS = ("comment_text", "follow", "not_interested")  # the flags appear in targets only when true
 MAX_TRANSCRIPT_CHARS = 400
 MAX_CAPTION_CHARS = 160
 
@@ -135,6 +136,9 @@ def format_reply(decision: Decision) -> str:
                             "comment": decision.comment, "share": decision.share}
     if decision.comment and decision.comment_text:
         data["comment_text"] = decision.comment_text
+    for flag in ("follow", "not_interested"):
+        if getattr(decision, flag):
+            data[flag] = True
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -179,12 +183,14 @@ def _strict(text: str) -> Decision | None:
     watch = obj["watch_seconds"]
     if isinstance(watch, bool) or not isinstance(watch, (int, float)) or not math.isfinite(watch) or watch < 0:
         return None
-    if not all(isinstance(obj[k], bool) for k in REPLY_KEYS[1:]):
+    if not all(isinstance(obj[k], bool) for k in REPLY_KEYS[1:]) or \
+            not all(isinstance(obj.get(k, False), bool) for k in ("follow", "not_interested")):
         return None
     note = obj.get("comment_text")
     if note is not None and (not isinstance(note, str) or not note.strip() or not obj["comment"]):
         return None
-    return Decision(float(watch), like=obj["like"], comment=obj["comment"], share=obj["share"], comment_text=note)
+    return Decision(float(watch), like=obj["like"], comment=obj["comment"], share=obj["share"], comment_text=note,
+                    follow=obj.get("follow", False), not_interested=obj.get("not_interested", False))
 
 
 _TRUE = {"true", "yes", "y", "1", "是", "对"}
@@ -205,10 +211,11 @@ def _lenient(text: str) -> Decision | None:
         watch = float(found.group(1)) if found else None
     if watch is None or watch < 0 or not math.isfinite(watch):
         return None
-    flags = {k: _flag(obj.get(k)) for k in REPLY_KEYS[1:]}
+    flags = {k: _flag(obj.get(k)) for k in (*REPLY_KEYS[1:], "follow", "not_interested")}
     note = obj.get("comment_text")
     note = str(note).strip() if flags["comment"] and note is not None and str(note).strip() else None
-    return Decision(watch, like=flags["like"], comment=flags["comment"], share=flags["share"], comment_text=note)
+    return Decision(watch, like=flags["like"], comment=flags["comment"], share=flags["share"], comment_text=note,
+                    follow=flags["follow"], not_interested=flags["not_interested"])
 
 
 def _number(value: Any) -> float | None:

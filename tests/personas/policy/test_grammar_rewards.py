@@ -42,6 +42,10 @@ def test_strict_rejects_comment_text_without_comment_and_round_trips_format():
                        '"comment_text": "hi"}').mode == "lenient"
     decision = Decision(3.21, like=True, comment=True, comment_text="好看")
     assert parse_reply(format_reply(decision)).decision == decision
+    flagged = Decision(1.5, follow=True, not_interested=True)
+    assert parse_reply(format_reply(flagged)) == type(parse_reply(format_reply(flagged)))(flagged, "strict")
+    assert parse_reply('{"watch_seconds": 1, "like": false, "comment": false, "share": false, "follow": "yes"}').mode \
+        == "lenient"
 
 
 def test_prompt_holds_card_history_frames_and_metadata():
