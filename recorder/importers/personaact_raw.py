@@ -88,6 +88,8 @@ def import_session(file: Path, out_root: Path, report: ImportReport, utc_offset_
     """Import one session file as one trace folder (written to a temp folder, then renamed into place)."""
     raw = _load_session(file)
     header = session_header(raw, file, timezone(timedelta(hours=utc_offset_h)))
+    if not raw.get("platform"):  # said, not silently assumed: a wrong platform mislabels every video
+        report.problems.append(f"{file}: no platform given; assumed {header.platform}")
     target = out_root / _safe_name(header.collector or "unknown") / _safe_name(str(raw["session_id"]))
     if is_trace_folder(target):
         report.skipped.append(target)

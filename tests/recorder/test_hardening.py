@@ -357,3 +357,9 @@ def test_fifos_and_oversized_files_never_hang_or_flood_a_read(tmp_path, monkeypa
     os.mkfifo(tmp_path / "t" / STEPS_FILE)
     reader = TraceReader(tmp_path / "t")
     assert len(reader.load()) == 0 and "not a regular file" in str(reader.problems[0])
+
+
+def test_a_session_without_platform_is_imported_with_a_warning(tmp_path):
+    file = _session(tmp_path / "raw" / "X", "a", [_entry()])
+    report = import_sessions([file], tmp_path / "out")
+    assert any("no platform given; assumed douyin" in p for p in report.problems)
