@@ -89,7 +89,8 @@ class _Stages:
     """Numbered stage banners with timings."""
 
     def __init__(self, echo: Callable[[str], None]) -> None:
-        self.echo, self.number, self.seconds = echo, 0, {}  # type: ignore[var-annotated]
+        self.echo, self.number = echo, 0
+        self.seconds: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str, title: str) -> Iterator[None]:

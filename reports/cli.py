@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +25,8 @@ def report_command(
     from reports.model import ReportError
     from reports.render import build_report, write_report
 
-    command = shlex.join(["personaact", "report", *sys.argv[2:]]) if len(sys.argv) > 1 else "personaact report"
+    command = shlex.join(["personaact", "report", *map(str, paths), "--out", str(out),
+                          *(["--title", title] if title else []), *(["--overwrite"] if overwrite else [])])
     try:
         written = write_report(build_report(paths, title, command), out, overwrite)
     except ReportError as err:

@@ -199,7 +199,8 @@ def _persona(source: Source, slug: str) -> Section:
         return Section(f"audit-{slug}-persona", "Persona", (Text("No persona.json beside results.json."),), 3)
     blocks: list[Block] = []
     # audit.protocols writes {"persona": card, "reversed": card}; a bare card is accepted too
-    main = card.get("persona") if isinstance(card.get("persona"), Mapping) else card
+    inner = card.get("persona")
+    main: Mapping[str, Any] = inner if isinstance(inner, Mapping) else card
     cards = [main] + [v for k, v in card.items() if k in ("reversed", "reversed_persona") and isinstance(v, Mapping)]
     for one in cards:
         traits = one.get("traits") or {}
