@@ -157,6 +157,7 @@ class SessionRunner:
         self._step_incidents = Incidents()
         self._feed_noted = len(getattr(feed, "incidents", ()))
         self._obs: Observation | None = None
+        self._lag_s = 0.0  # running estimate of dwell end -> next video on screen (the swipe's own delay)
         self._started = time.perf_counter()
         self._finished = False
         if self.options.resume_mode == "continue":
@@ -201,6 +202,7 @@ class SessionRunner:
         else:
             decision = self._decide(obs)
         step, dwell_wall = self._perform(obs, decision)
+        dwell_end = self.feed.clock.now()
         if replaying:
             self.replayed += 1
             self.history.append(self.recorded[self.replayed - 1])
@@ -210,6 +212,9 @@ class SessionRunner:
             self.incidents += self._step_incidents
         self._step_incidents = Incidents()
         self._obs = self._advance(obs) if not self.done else None
+        if self._obs is not None and not replaying:
+            lag = max(0.0, (self._obs.shown_at - dwell_end).total_seconds())
+            self._lag_s = lag if not self.timings else 0.7 * self._lag_s + 0.3 * lag
         if not replaying:
             self._time(step, decision, started, dwell_wall)
         return step
@@ -280,7 +285,8 @@ class SessionRunner:
                 self._act(obs, name, decision, actions)
         elapsed = self._elapsed(obs)
         dwell_started = time.perf_counter()
-        self._guard(lambda: self.feed.watch(max(0.0, decision.watch_s - elapsed)))  # latency already spent counts
+        # time already spent since the video appeared counts, and so does the swipe still to come
+        self._guard(lambda: self.feed.watch(max(0.0, decision.watch_s - elapsed - self._lag_s)))
         dwell_wall = time.perf_counter() - dwell_started
         if decision.not_interested:
             self._act(obs, "not_interested", decision, actions)

@@ -37,10 +37,12 @@ VALIDATION_FILE = "validation.json"
 class ValidationSettings:
     """Levels, seeds and sizes of `audit validate` (defaults take a few minutes on two cores)."""
 
-    inertia_levels: tuple[float, ...] = (0.0, 0.35, 0.7, 1.0)
+    # profile memory is 10 * 100**inertia videos: 10, 20, 40 and 1000 against phases of 200 videos (levels above
+    # ~0.35 all remember longer than a phase, and their BEPs sit at the finite-sample floor together)
+    inertia_levels: tuple[float, ...] = (0.0, 0.15, 0.3, 1.0)
     personalisation_levels: tuple[float, ...] = (0.0, 0.5, 1.0)
-    seeds: int = 5
-    depth_steps: int = 400  # per phase: profile memories of 10..1000 videos (inertia 0..1) against 400 videos
+    seeds: int = 6
+    depth_steps: int = 200  # per phase
     breadth_steps: int = 400  # per account
     breadth_inertia: float = 0.35  # profile memory ~50 videos, so a bubble can form within the breadth run
     window: int = 50
