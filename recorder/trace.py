@@ -317,6 +317,9 @@ class TraceHeader:
         _check_aware(self.started_at, "started_at")
         if self.ended_at is not None:
             _check_aware(self.ended_at, "ended_at")
+            if self.ended_at < self.started_at:
+                raise TraceValidationError("ended_at", f"{self.ended_at.isoformat()} is before started_at "
+                                                       f"{self.started_at.isoformat()}")
         for name in ("app_version", "device", "persona_id", "collector"):
             _check_text(getattr(self, name), name)
         if not isinstance(self.consent, Consent):

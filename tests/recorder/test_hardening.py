@@ -363,3 +363,11 @@ def test_a_session_without_platform_is_imported_with_a_warning(tmp_path):
     file = _session(tmp_path / "raw" / "X", "a", [_entry()])
     report = import_sessions([file], tmp_path / "out")
     assert any("no platform given; assumed douyin" in p for p in report.problems)
+
+
+def test_a_trace_cannot_end_before_it_starts():
+    from datetime import timedelta
+
+    header = make_header()
+    with pytest.raises(TraceValidationError, match="ended_at"):
+        make_header(ended_at=header.started_at - timedelta(seconds=1))
