@@ -40,7 +40,6 @@ def build_report(paths: Sequence[Path], title: str | None = None, command: str =
     by_kind: dict[str, list[Source]] = {}
     for source in sources:
         by_kind.setdefault(source.kind, []).append(source)
-    _unique_labels(sources)
     parts: list[Part] = []
     audits = by_kind.get("audit", [])
     if len(audits) > 1:
@@ -52,16 +51,6 @@ def build_report(paths: Sequence[Path], title: str | None = None, command: str =
         parts.append(run_part(by_kind["sandbox_run"]))
     parts += [grid_part(s) for s in by_kind.get("sandbox_compare", []) + by_kind.get("sandbox_sweep", [])]
     return Report(title or _default_title(by_kind), tuple(parts), _provenance(sources, command))
-
-
-def _unique_labels(sources: list[Source]) -> None:
-    seen: dict[tuple[str, str], Path] = {}
-    for source in sources:
-        key = (source.kind, source.label)
-        if key in seen:
-            raise ReportError(f"{source.path} and {seen[key]}: two {source.kind} results from folders named "
-                              f"{source.label!r}; rename one folder so the report can tell them apart")
-        seen[key] = source.path
 
 
 def _default_title(by_kind: dict[str, list[Source]]) -> str:

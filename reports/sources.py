@@ -25,6 +25,7 @@ class Source:
     path: Path
     data: Mapping[str, Any]
     companions: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""  # set by load_sources when two results of a kind share a folder name
 
     @property
     def folder(self) -> Path:
@@ -33,8 +34,8 @@ class Source:
 
     @property
     def label(self) -> str:
-        """A short name for tables: the folder name."""
-        return self.folder.name or str(self.folder)
+        """A short name for tables: the folder name (with its parents when that alone is ambiguous)."""
+        return self.name or self.folder.name or str(self.folder)
 
 
 def read_json(path: Path) -> Any:
@@ -76,7 +77,21 @@ def load_sources(paths: Iterable[Path]) -> list[Source]:
             raise ReportError(f"{path}: no such file or folder")
     if not found:
         raise ReportError(f"{', '.join(map(str, paths))}: no result files ({', '.join(RESULT_NAMES)} with a known kind)")
-    return found
+    return _distinct_labels(found)
+
+
+def _distinct_labels(sources: list[Source]) -> list[Source]:
+    """Results of one kind from folders of the same name are told apart by their parents (a/audit, b/audit)."""
+    from dataclasses import replace
+
+    clashing = [s for s in sources if sum(t.kind == s.kind and t.folder.name == s.folder.name for t in sources) > 1]
+    if not clashing:
+        return sources
+    for depth in range(2, max(len(s.folder.resolve().parts) for s in clashing) + 1):
+        names = {id(s): "/".join(s.folder.resolve().parts[-depth:]) for s in clashing}
+        if len({(s.kind, names[id(s)]) for s in clashing}) == len(clashing):
+            return [replace(s, name=names[id(s)]) if id(s) in names else s for s in sources]
+    raise ReportError("the same result was given twice: " + ", ".join(sorted({str(s.path) for s in clashing})))
 
 
 def _search(folder: Path) -> list[Source]:

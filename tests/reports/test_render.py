@@ -150,3 +150,12 @@ def test_sandbox_compare_and_sweep_plot_runs_and_levels(results) -> None:
     assert titles == ["Sandbox sweep: metrics by personalisation level"]
     table = next(b for b in sweep.blocks if b.__class__.__name__ == "Table")
     assert table.headers[:3] == ("recommender", "knob", "level") and len(table.rows) == 6
+
+
+def test_audits_in_folders_of_the_same_name_are_told_apart(tmp_path: Path) -> None:
+    first = fixtures.audit(tmp_path / "phone-a" / "audit", "breadth")
+    second = fixtures.audit(tmp_path / "phone-b" / "audit", "depth")
+    report = build_report([first, second])
+    assert {"audit-phone-a-audit", "audit-phone-b-audit-bep"} <= {s.anchor for s in report.sections}
+    with pytest.raises(ReportError, match="given twice"):
+        build_report([first, first / "results.json"])
