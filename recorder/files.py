@@ -17,9 +17,21 @@ _TAIL_CHUNK = 64 * 1024
 
 def default_mode(directory: bool = False) -> int:
     """Permissions open()/mkdir() would give (0666/0777 less the umask), not mkstemp's 0600 or mkdtemp's 0700."""
+    return (0o777 if directory else 0o666) & ~_umask()
+
+
+def _umask() -> int:
+    # Linux reports the umask in /proc without changing it; setting it to read it back would race other threads.
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
-    return (0o777 if directory else 0o666) & ~mask
+    return mask
 
 
 class JSONTextError(ValueError, PersonaActError):
