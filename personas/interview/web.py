@@ -69,7 +69,9 @@ class InterviewWebApp:
             pending = self.agent.state.pending
             if pending is None or pending.turn_id != turn_id:
                 raise ValueError(f"turn {turn_id!r} is not the question waiting for an answer; reload the page")
-            self.agent.answer(text if isinstance(text, str) else "")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError("text must be the answer as a non-empty string")  # never saved as a blank answer
+            self.agent.answer(text)
         return self.state()
 
     def frame(self, example_id: str) -> tuple[bytes, str] | None:

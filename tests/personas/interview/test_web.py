@@ -124,6 +124,8 @@ def test_answers_from_another_site_are_refused(served) -> None:
     assert _post(url, body, json_type) == 403  # no token
     assert _post(url, body, {**json_type, TOKEN_HEADER: token[:-1] + "x"}) == 403
     assert _post(url, body, {**json_type, TOKEN_HEADER: token, "Content-Length": "many"}) == 400
+    for bad in ({"turn_id": turn, "text": 42}, {"turn_id": turn, "text": "  "}, ["not", "an", "object"]):
+        assert _post(url, json.dumps(bad).encode(), {**json_type, TOKEN_HEADER: token}) == 400
     assert agent.turns[0].answer is None
     state = urllib.request.Request(url + "api/state")
     with pytest.raises(urllib.error.HTTPError) as err:
