@@ -36,7 +36,7 @@ class SandboxConfig:
     steps: int = 50
     users: int = 1000
     creators: int = 50
-    creator_policy: str = "best-response"  # random | full-information | best-response | module:Class
+    creator_policy: str = "best-response"  # random | full-information | best-response | llm | module:Class
     recommender: str = "mf"  # base model + re-rankers, e.g. mf+mmr, pop+fair, din+inertia
     slate_size: int = 5
     candidate_window: int = 10  # steps an item stays in the candidate pool
@@ -57,6 +57,7 @@ class SandboxConfig:
     user: UserConfig = field(default_factory=UserConfig)
     llm_user: LLMUserConfig = field(default_factory=LLMUserConfig)
     user_chat: ChatModelConfig = field(default_factory=ChatModelConfig)  # the LLM users' chat backend
+    creator_chat: ChatModelConfig = field(default_factory=ChatModelConfig)  # the LLM creators' (creator_policy=llm)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     options: RecommenderOptions = field(default_factory=RecommenderOptions)
 
@@ -65,9 +66,10 @@ class SandboxConfig:
                      "checkpoint_every"):
             if getattr(self, name) < (0 if name == "steps" else 1):
                 raise ValueError(f"sandbox option {name} must be positive, got {getattr(self, name)}")
-        if self.creator_policy not in ("random", "full-information", "best-response") and ":" not in self.creator_policy:
-            raise ValueError(f"creator_policy {self.creator_policy!r}: use random, full-information, best-response "
-                             f"or 'module:Class'")
+        if self.creator_policy not in ("random", "full-information", "best-response", "llm") \
+                and ":" not in self.creator_policy:
+            raise ValueError(f"creator_policy {self.creator_policy!r}: use random, full-information, best-response, "
+                             f"llm or 'module:Class'")
         if self.user_kind not in ("statistical", "llm"):
             raise ValueError(f"user_kind must be 'statistical' or 'llm', got {self.user_kind!r}")
         if not 0 <= self.llm_users <= self.users:

@@ -18,6 +18,7 @@ from sandbox.catalogue import Catalogue, DraftError, ItemDraft
 from sandbox.config import SandboxConfig
 from sandbox.creators.base import CreatorPolicy, CreatorProfile
 from sandbox.creators.baselines import BASELINES
+from sandbox.creators.llm_exchange import ExchangeLog, RecordingChatModel
 from sandbox.creators.memory import CreatorMemory
 from sandbox.llm_users import LLMUsers, pick_llm_users
 from sandbox.profiles import KNOBS, Engagement, KnobError, Knobs, Profiles, mix_slates
@@ -32,12 +33,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HISTORY_LEN = 20  # recent clicks the platform keeps per user (DIN attends over them)
+EXCHANGES = "llm_exchanges.jsonl"  # every LLM decision of the run, append-only
 FEED_OPTIONS = {"clock", "batch_size", "advance_every", "click_watch_s"}  # what open_account passes to SandboxFeed
 HISTORY_DECAY = 0.95  # per-step decay of the platform's per-user genre click counts
 
 
-def make_policy(name: str) -> CreatorPolicy:
-    """A baseline by name, or any CreatorPolicy class given as 'module:Class' (built without arguments)."""
+def make_policy(name: str, config: SandboxConfig | None = None) -> CreatorPolicy:
+    """A baseline by name, 'llm' (LLM creators on config.creator_chat, logging to the run's llm_exchanges.jsonl),
+    or any CreatorPolicy class given as 'module:Class' (built without arguments)."""
+    if name == "llm":
+        from sandbox.creators.llm import build_llm_creator
+
+        out = config.out if config is not None else None
+        return build_llm_creator(config.creator_chat if config is not None else None, out=out)
     return policy_class(name)()
 
 
@@ -89,11 +97,13 @@ class Platform:
         g = self.catalogue.n_genres
         self.genres = self.catalogue.taxonomy.top_level
         self.users: StatisticalUsers | LLMUsers = StatisticalUsers(config.users, g, config.user, self.rng)
+        # every LLM decision (users and creators) is appended to the run's llm_exchanges.jsonl
+        self.exchanges = ExchangeLog(Path(config.out) / EXCHANGES if config.out is not None else None)
         if config.user_kind == "llm":
             ids = pick_llm_users(config.users, config.llm_users or config.users, self.rng)
-            self.users = LLMUsers(self.users, ids, user_model or build_chat_model(config.user_chat), self.genres,
-                                  config.llm_user)
-        self.policies = policies or {config.creator_policy: make_policy(config.creator_policy)}
+            model = RecordingChatModel(user_model or build_chat_model(config.user_chat), self.exchanges)
+            self.users = LLMUsers(self.users, ids, model, self.genres, config.llm_user)
+        self.policies = policies or {config.creator_policy: make_policy(config.creator_policy, config)}
         self.creators = [self._new_creator(c, next(iter(self.policies))) for c in range(config.creators)]
         self.pipeline = build_pipeline(config.recommender, config.options)
         self.log = InteractionLog(config.log_window)
@@ -111,7 +121,8 @@ class Platform:
         self.observers: list[Callable[[Platform, StepOutcome], None]] = []  # called after every step (e.g. traces)
         self.reporters: dict[str, Reporter] = dict(REPORTERS)  # named metric functions; extend freely
         self.decisions = {"explore": 0, "exploit": 0}  # this step's explicit creator explore/exploit choices
-        self.llm_steps: list[dict[str, int]] = []  # per step: LLM user decisions and statistical fallbacks
+        self.llm_steps: list[dict[str, int]] = []
+        self._creator_fallbacks = 0  # per step: LLM user decisions and statistical fallbacks
         self.impressions = ImpressionLog(Path(config.out)) if config.out is not None and config.write_logs else None
         self._seed_catalogue()
 
@@ -164,9 +175,19 @@ class Platform:
         active = np.flatnonzero(self.rng.random(self.users.n) < self.config.user.activity)
         slates = self.serve(active, self.config.slate_size)
         before = dict(getattr(self.users, "stats", {}))
-        responses = self._respond(active, slates)
-        if isinstance(self.users, LLMUsers):  # provenance: how many LLM decisions fell back to statistics
-            self.llm_steps.append({k: self.users.stats[k] - before.get(k, 0) for k in ("decisions", "fallbacks")})
+        if isinstance(self.users, LLMUsers) and isinstance(self.users.model, RecordingChatModel):
+            with self.users.model.tagged(agent="user", step=self.step):
+                responses = self._respond(active, slates)
+        else:
+            responses = self._respond(active, slates)
+        llm_creators = [p for p in self.policies.values() if hasattr(p, "fallbacks")]
+        if isinstance(self.users, LLMUsers) or llm_creators:  # provenance: LLM decisions that fell back
+            after = getattr(self.users, "stats", {})
+            self.llm_steps.append({
+                "decisions": int(after.get("decisions", 0) - before.get("decisions", 0)),
+                "fallbacks": int(after.get("fallbacks", 0) - before.get("fallbacks", 0)),
+                "creator_fallbacks": sum(int(p.fallbacks) for p in llm_creators) - self._creator_fallbacks})
+            self._creator_fallbacks = sum(int(p.fallbacks) for p in llm_creators)
         self.record(active, slates, responses)
         self.users.update(active, np.maximum(slates, 0), responses, self.catalogue)
         self._creator_feedback(slates, responses)
@@ -322,9 +343,13 @@ class Platform:
             return {}
         return {"llm": {"user_decisions_per_step": [s["decisions"] for s in self.llm_steps],
                         "user_fallbacks_per_step": [s["fallbacks"] for s in self.llm_steps],
-                        "user_fallbacks": int(sum(s["fallbacks"] for s in self.llm_steps))}}
+                        "creator_fallbacks_per_step": [s["creator_fallbacks"] for s in self.llm_steps],
+                        "user_fallbacks": int(sum(s["fallbacks"] for s in self.llm_steps)),
+                        "creator_fallbacks": int(sum(s["creator_fallbacks"] for s in self.llm_steps)),
+                        "exchanges": EXCHANGES}}
 
-    NOT_SAVED = ("config", "policies", "observers", "impressions", "reporters")  # rebuilt from the run folder on resume
+    # rebuilt from the run folder on resume, not saved
+    NOT_SAVED = ("config", "policies", "observers", "impressions", "reporters", "exchanges")
 
     def checkpoint(self) -> Path:
         """Write the impressions since the last checkpoint, then the whole state, to out/checkpoint/ (no pickle)."""
@@ -337,22 +362,29 @@ class Platform:
                                                          "recommender": self.config.recommender})
 
     @classmethod
-    def resume(cls, config: SandboxConfig, policies: dict[str, CreatorPolicy] | None = None,
+    def resume(cls, config: SandboxConfig | Path | str, policies: dict[str, CreatorPolicy] | None = None,
                user_model: ChatModel | None = None) -> Platform:
-        """Reload config.out's checkpoint under `config` (the run's own saved config; steps may be extended);
-        policies and the LLM users' model are rebuilt from the config unless given."""
+        """Reload a run's checkpoint: given a run folder, under its own saved config.yaml; given a config, from
+        config.out under that config (steps may be extended). Policies and the LLM users' model are rebuilt from
+        the config unless given."""
+        if not isinstance(config, SandboxConfig):
+            from sandbox.runs import saved_config
+
+            config = saved_config(Path(config))
         if config.out is None:
             raise ValueError("config.out is not set: nowhere to resume from")
         state, _ = ckpt.load(Path(config.out))
         platform = cls.__new__(cls)
         platform.__dict__.update(state)
         platform.config, platform.observers, platform.reporters = config, [], dict(REPORTERS)
-        platform.policies = policies or {k: make_policy(k) for k in {c.policy_key for c in platform.creators}}
+        platform.policies = policies or {k: make_policy(k, config) for k in {c.policy_key for c in platform.creators}}
+        platform.exchanges = ExchangeLog(Path(config.out) / EXCHANGES)
         platform.impressions = ImpressionLog(Path(config.out)) if config.write_logs else None
         if platform.impressions is not None:
             platform.impressions.truncate(platform.step)
         if isinstance(platform.users, LLMUsers):
-            platform.users.model = user_model or build_chat_model(config.user_chat)
+            platform.users.model = RecordingChatModel(user_model or build_chat_model(config.user_chat),
+                                                      platform.exchanges)
         return platform
 
     def add_account(self, name: str, knobs: Knobs | None = None) -> int:

@@ -42,7 +42,7 @@ class Embedded(ScriptedChatModel):
 ])
 def test_compact_user_replies_parse_leniently(reply, expected):
     decision = parse_compact_decision(reply, 10.0)
-    assert (decision.watch_s, decision.like, decision.exit) == expected
+    assert (decision.decision.watch_s, decision.decision.like, decision.exit) == expected
 
 
 def test_compact_user_reply_without_a_number_falls_back():

@@ -10,7 +10,7 @@ from personas.models import ModelUnavailableError
 from personas.models.base import ChatModel
 from personas.models.fake import ScriptedChatModel
 from sandbox.config import SandboxConfig
-from sandbox.llm_users import LLMUsers, parse_decision
+from sandbox.llm_users import LLMUserConfig, LLMUsers, parse_decision
 from sandbox.platform import Platform
 
 
@@ -78,7 +78,7 @@ def test_same_seed_same_run_and_resume_equals_uninterrupted(tmp_path):
     assert full == again
     cut = Platform(world(out=tmp_path / "cut"), user_model=ScriptedChatModel(fan_of_favourites))
     cut.run(steps=3)
-    resumed = Platform.resume(tmp_path / "cut", user_model=ScriptedChatModel(fan_of_favourites))
+    resumed = Platform.resume(world(out=tmp_path / "cut"), user_model=ScriptedChatModel(fan_of_favourites))
     assert resumed.step == 3 and resumed.run() == full
 
 
@@ -109,3 +109,20 @@ def test_tiny_run_with_the_embedded_chat_model():
     assert len(history) == 1 and stats["decisions"] >= 4 and stats["model_calls"] <= 2
     # measured: 32 of 32 compact decisions usable (8 agents x 2 steps); the JSON prompt got 0 of 32
     assert stats["fallbacks"] < stats["decisions"] / 2
+
+
+def test_every_llm_decision_is_logged_and_fallbacks_counted_per_step(tmp_path):
+    replies = iter(["not json"] * 3)
+
+    def flaky(messages) -> str:
+        return next(replies, '{"watch_s": 4, "like": false}')
+
+    cfg = world(out=tmp_path / "r", steps=2, llm_users=2, llm_user=LLMUserConfig(style="json"))
+    platform = Platform(cfg, user_model=ScriptedChatModel(flaky))
+    history = platform.run()
+    lines = (tmp_path / "r" / "llm_exchanges.jsonl").read_text().splitlines()
+    decisions = platform.provenance()["llm"]["user_decisions_per_step"]
+    assert len(lines) == sum(decisions) > 0 and len(history) == 2
+    first = json.loads(lines[0])
+    assert first["agent"] == "user" and first["step"] == 0 and "prompt_sha256" in first
+    assert platform.provenance()["llm"]["user_fallbacks_per_step"][0] >= 1
