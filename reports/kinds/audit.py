@@ -253,6 +253,9 @@ def audit_limitations(source: Source) -> list[str]:
     if isinstance(accuracy, int | float):
         out.append(f"{name}: categoriser {categoriser.get('name', '?')} accuracy {accuracy:.2f} measured on {where} "
                    f"(n={categoriser.get('n', '?')}); diversity counts inherit its errors.")
+    elif categoriser.get("name") == "platform" and (data.get("feed") or {}).get("kind") == "sandbox":
+        out.append(f"{name}: categories are the sandbox items' own (true) categories; a real app's labels or a "
+                   "categoriser would add errors.")
     else:
         out.append(f"{name}: categoriser {categoriser.get('name', '?')} accuracy not measured.")
     if data.get("repeats") == 1:

@@ -81,6 +81,9 @@ def test_limitations_come_from_the_run(results, tmp_path: Path) -> None:
     assert "validation failed" in text
     assert "policy statistical worse than the last k median (trivial baseline) (paired SMAPE difference 0.150" in text
     assert "breadth-p1: single repeat" not in text
+    exact = fixtures.audit(tmp_path / "exact", "breadth", extra={"categoriser": {"name": "platform", "accuracy": None,
+                                                                                  "n": 0}})
+    assert any("exact: categories are the sandbox items' own" in line for line in build_report([exact]).limitations)
     evaluated = fixtures.audit(tmp_path / "evaluated", "depth", extra={"policy": {"kind": "statistical", "evaluation": {
         "smape": fixtures.est(0.7, 0.05, 35), "smape_diff_vs_last10_median": fixtures.est(0.01, 0.04, 35),
         "smape_diff_vs_training_median": fixtures.est(-0.2, 0.05, 35)}}})
