@@ -56,6 +56,9 @@ def _check(protocol: str, check: Mapping[str, Any], col: Numbers, limitations: l
     rows = tuple((f"{x:g}", col.estimate(f"{protocol} {knob}={x:g}", metric, y), str(len(v)) if v else str(y.n))
                  for x, y, v in zip(xs, ys, values))
     blocks.append(Table(f"{metric_name} per {knob} level (mean [95% CI] (n seeds))", (knob, metric, "seeds"), rows))
+    for x, seeds in zip(xs, values):  # the plotted single-seed dots
+        for i, value in enumerate(seeds):
+            col.value(f"{protocol} {knob}={x:g} seed {i}", metric, value, 6)
     for key, label in (("ranking_ok", f"{metric} {expect} in {knob}"),
                        ("extremes_disjoint", "CIs of the lowest and highest levels disjoint")):
         if key in check:
