@@ -31,6 +31,7 @@ from personas.models.base import (
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
+MAX_REPLY_BYTES = 32 * 2**20  # a chat completion is kilobytes; a server sending more is not one
 _SERVER_MESSAGE_CHARS = 500
 # Credentials a misbehaving server may echo back (e.g. the request headers); redacted even when not our key.
 _USERINFO = re.compile(r"://[^/@\s]+@")
@@ -203,7 +204,7 @@ class OpenAICompatibleChat(ChatModel):
             raise self._client_error(method, response)
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ChatBackendError(self._clip(f"{method} {response.url}: reply is not JSON: {response.text!r}", 300))
         if not isinstance(data, dict):
             raise ChatBackendError(self._scrub(f"{method} {response.url}: expected a JSON object, got {type(data).__name__}"))
@@ -244,6 +245,9 @@ class OpenAICompatibleChat(ChatModel):
                 body.extend(chunk)
                 if abandoned.is_set() or time.monotonic() > deadline:
                     raise _Deadline()
+                if len(body) > MAX_REPLY_BYTES:
+                    raise ChatBackendError(self._scrub(f"{method} {streamed.url}: reply over "
+                                                       f"{MAX_REPLY_BYTES // 2**20} MiB; is base_url a chat server?"))
             # already decoded: drop the encodings so the copy is not decoded twice
             headers = [(k, v) for k, v in streamed.headers.raw
                        if k.lower() not in (b"content-encoding", b"transfer-encoding", b"content-length")]
@@ -262,18 +266,19 @@ class OpenAICompatibleChat(ChatModel):
     def _server_message(self, response: httpx.Response) -> str:
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             return self._clip(response.text.strip() or response.reason_phrase, _SERVER_MESSAGE_CHARS)
         error = data.get("error", data) if isinstance(data, dict) else data
         if isinstance(error, dict):
             error = error.get("message", error)
-        return self._clip(str(error), _SERVER_MESSAGE_CHARS)
+        return self._clip(_text(error), _SERVER_MESSAGE_CHARS)
 
     def _reply_text(self, data: dict[str, Any]) -> str:
         try:
             content = data["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            raise ChatBackendError(self._clip(f"malformed chat completion (no choices[0].message.content): {data}", 300))
+            raise ChatBackendError(self._clip(f"malformed chat completion (no choices[0].message.content): {_text(data)}",
+                                              300))
         if content is None:
             raise ChatBackendError("the server returned an empty message (content is null)")
         return self._scrub_key(str(content))  # a reply echoing our key would carry it into logs and transcripts
@@ -301,6 +306,14 @@ class OpenAICompatibleChat(ChatModel):
     def _clip(self, text: str, limit: int) -> str:
         """Scrub, then shorten: cutting first could leave a key's prefix that no longer matches the key."""
         return self._scrub(text)[:limit]
+
+
+def _text(value: Any) -> str:
+    """str() of a decoded JSON value that a hostile server may have nested too deeply to print."""
+    try:
+        return str(value)
+    except RecursionError:
+        return "<a value nested too deeply to show>"
 
 
 def build_payload(model: str, messages: Sequence[Message], options: GenerationOptions) -> dict[str, Any]:

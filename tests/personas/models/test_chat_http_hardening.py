@@ -134,3 +134,13 @@ def test_a_reply_that_echoes_the_key_never_carries_it_on():
         return httpx.Response(200, json={"choices": [{"message": {"role": "assistant", "content": echoed}}]})
 
     _assert_no_key(_chat(handler).chat([user("hi")]))
+
+
+@pytest.mark.parametrize("status", [200, 400, 500])
+def test_hostile_replies_are_backend_errors(status):
+    deep = b'{"error": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    with pytest.raises(ChatBackendError):
+        _chat(lambda request: httpx.Response(status, content=deep)).chat([user("hi")])
+    big = b'{"x": "' + b"a" * (33 * 2**20) + b'"}'
+    with pytest.raises(ChatBackendError, match="MiB"):
+        _chat(lambda request: httpx.Response(status, content=big)).chat([user("hi")])
