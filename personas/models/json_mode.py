@@ -106,10 +106,12 @@ def _parse_candidate(candidate: str) -> tuple[dict[str, Any] | None, str]:
     """Parse strictly, then once more after `repair_json`; return (object or None, error text)."""
     try:
         value = json.loads(candidate)
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
     except json.JSONDecodeError as err:
         try:
             value = json.loads(repair_json(candidate))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return None, f"invalid JSON: {err.msg} at line {err.lineno} column {err.colno}"
     if not isinstance(value, dict):
         return None, f"expected a JSON object, got {type(value).__name__}"

@@ -144,3 +144,10 @@ def test_hostile_replies_are_backend_errors(status):
     big = b'{"x": "' + b"a" * (33 * 2**20) + b'"}'
     with pytest.raises(ChatBackendError, match="MiB"):
         _chat(lambda request: httpx.Response(status, content=big)).chat([user("hi")])
+
+
+def test_a_deeply_nested_model_reply_is_an_extract_error():
+    from personas.models.json_mode import JSONExtractError, extract_json_object
+
+    with pytest.raises(JSONExtractError, match="nested too deeply"):
+        extract_json_object('{"a": ' + "[" * 50_000 + "]" * 50_000 + "}")
