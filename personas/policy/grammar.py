@@ -176,7 +176,7 @@ def parse_reply(text: str) -> ParsedReply:
 def _strict(text: str) -> Decision | None:
     try:
         obj = json.loads(text.strip())
-    except (json.JSONDecodeError, ValueError):
+    except (json.JSONDecodeError, ValueError, RecursionError):  # a reply nested absurdly deep is just not strict JSON
         return None
     if not isinstance(obj, dict) or set(obj) - set(REPLY_KEYS) - set(OPTIONAL_KEYS) or any(k not in obj for k in REPLY_KEYS):
         return None

@@ -108,3 +108,13 @@ def test_decision_from_dict_raises_only_decision_error(data):
     except DecisionError:
         return
     assert Decision.from_dict(decision.to_dict()) == decision
+
+
+@SETTINGS
+@given(text=st.text(max_size=200) | hostile(["watch_s", "like", "comment", "share", "follow"]).map(json.dumps)
+       | st.just('{"watch_s": ' + "[" * 50_000 + "]" * 50_000 + "}"))
+def test_policy_reply_parser_never_raises(text):
+    from personas.policy.grammar import parse_reply
+
+    parsed = parse_reply(text)
+    assert parsed.mode in ("strict", "lenient", "failed")
