@@ -44,7 +44,7 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ReportError(f"{path}: file not found") from err
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise ReportError(f"{path}: not valid JSON ({err}); re-run the command that wrote it") from err
 
 
