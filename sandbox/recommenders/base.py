@@ -166,6 +166,7 @@ class Pipeline:
     rerankers: Sequence[ReRanker] = ()
     shortlist: int = 50
     chunk: int = 1024
+    retrieval: int = 1000  # candidates scored per block of users when the pool is larger (0 = the whole pool)
 
     @property
     def name(self) -> str:
@@ -180,7 +181,10 @@ class Pipeline:
             return out
         for start in range(0, len(users), self.chunk):
             part = users[start:start + self.chunk]
-            out[start:start + len(part)] = self._slates(part, candidates, k, ctx, seen)
+            pool = candidates
+            if 0 < self.retrieval < len(candidates):  # candidate generation: a seeded sample of the pool per block
+                pool = np.sort(ctx.rng.choice(candidates, self.retrieval, replace=False))
+            out[start:start + len(part)] = self._slates(part, pool, k, ctx, seen)
         return out
 
     def _slates(self, users: np.ndarray, candidates: np.ndarray, k: int, ctx: RecContext,

@@ -32,6 +32,7 @@ class RecommenderOptions:
     fair_window: int = 10  # steps of item exposure the fairness deficit is accumulated over
     inertia: float = 0.5
     shortlist: int = 50
+    retrieval: int = 1000  # candidates scored per block of users when the pool is larger (0 = the whole pool)
 
 
 def build_pipeline(spec: str, options: RecommenderOptions | None = None) -> Pipeline:
@@ -53,4 +54,4 @@ def build_pipeline(spec: str, options: RecommenderOptions | None = None) -> Pipe
                           "fair": lambda: FairExposureReRanker(opts.fair_strength, opts.fair_min_relevance,
                                                                opts.fair_window),
                           "inertia": lambda: InertiaReRanker(opts.inertia)}[name]())
-    return Pipeline(models[base](), tuple(rerankers), shortlist=opts.shortlist)
+    return Pipeline(models[base](), tuple(rerankers), shortlist=opts.shortlist, retrieval=opts.retrieval)
