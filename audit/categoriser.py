@@ -19,7 +19,7 @@ import numpy as np
 from recorder.categorise import GenreResolver, KeywordCategoriser
 from recorder.errors import PersonaActError
 from recorder.feed import Observation
-from recorder.files import write_json_atomic
+from recorder.files import JSONTextError, loads_strict, write_json_atomic
 from recorder.store import STEPS_FILE, TraceReader
 from recorder.taxonomy import Taxonomy, load_taxonomy
 from recorder.trace import Category, Step, VideoMeta
@@ -58,7 +58,12 @@ class Categoriser:
         self.keywords = KeywordCategoriser(self.taxonomy)
         self.resolver = GenreResolver(self.taxonomy)
         if self.cache_path is not None and self.cache_path.is_file():
-            self.cache = json.loads(self.cache_path.read_text(encoding="utf-8"))
+            try:
+                cached = loads_strict(self.cache_path.read_bytes())
+            except (JSONTextError, OSError) as err:  # only a cache: start afresh rather than stop the audit
+                log.warning("%s: unreadable categoriser cache (%s); starting a new one", self.cache_path, err)
+                cached = {}
+            self.cache = cached if isinstance(cached, dict) else {}
 
     @property
     def name(self) -> str:

@@ -12,7 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from recorder.files import write_json_atomic
+from recorder.errors import PersonaActError
+from recorder.files import JSONTextError, loads_strict, write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 
@@ -46,10 +47,24 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class ManifestError(ValueError, PersonaActError):
+    """A run's manifest.json cannot be read back (corrupt, or not this toolkit's)."""
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = loads_strict(path.read_bytes())
+    except JSONTextError as err:
+        raise ManifestError(f"{path}: {err}; restore it or start the run again in a new folder") from err
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: not a run manifest (a JSON object); start the run again in a new folder")
+    return data
+
+
 def start_manifest(folder: Path, **fields: Any) -> dict[str, Any]:
     """Write manifest.json at the start of a run (a resumed run keeps its first start and lists each resume)."""
     path = folder / MANIFEST_FILE
-    previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    previous = _read(path) if path.is_file() else None
     manifest: dict[str, Any] = {"kind": "audit_manifest", "schema_version": 1, "toolkit_version": toolkit_version(),
                                 "command_line": list(sys.argv), "python": sys.version.split()[0],
                                 "taxonomy": taxonomy_version(), "started_at": now(), "ended_at": None,
@@ -64,7 +79,7 @@ def start_manifest(folder: Path, **fields: Any) -> dict[str, Any]:
 def finish_manifest(folder: Path, **fields: Any) -> dict[str, Any]:
     """Add the end time and final fields (incidents, categoriser accuracy...) to manifest.json."""
     path = folder / MANIFEST_FILE
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest = _read(path)
     manifest.update(fields)
     manifest["ended_at"] = now()
     write_json_atomic(path, manifest)

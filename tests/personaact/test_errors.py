@@ -166,3 +166,17 @@ def test_a_dead_chat_server_and_a_config_typo_are_one_line_errors(tmp_path):
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and named in errors[0], result.stderr
+
+
+def test_corrupt_audit_bookkeeping_files(tmp_path):
+    from audit.categoriser import Categoriser
+    from audit.manifest import ManifestError, finish_manifest, start_manifest
+
+    (tmp_path / "manifest.json").write_bytes(b'{"started_at": ')
+    with pytest.raises(ManifestError, match="manifest.json"):
+        start_manifest(tmp_path)
+    with pytest.raises(ManifestError, match="manifest.json"):
+        finish_manifest(tmp_path)
+    cache = tmp_path / "categories.json"
+    cache.write_bytes(b"\xff\xfe garbage")
+    assert Categoriser(cache_path=cache).cache == {}  # only a cache: rebuilt, the audit goes on
