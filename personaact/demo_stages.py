@@ -109,6 +109,7 @@ def agent(persona: DemoPersona) -> Any:
                        evaluation=persona.evaluation)
 
 
+VIRTUAL_FAULTS = ("popup", "ad", "live")
 EVALUATED_METHODS = ("training_median", "last10_median", "last_k_median", "statistical")
 
 
@@ -164,8 +165,9 @@ def virtual_audit(persona: DemoPersona, world: SandboxWorld, size: DemoSize, fol
     name = f"breadth-{persona.persona_id}-virtual"
     spec = AuditSpec("breadth", steps=size.virtual_steps, window=size.virtual_window, repeats=1, seed=size.seed)
     categorise, info = categoriser()
-    results = AuditRun(spec, VirtualPhoneSource(world), agent(persona), folder / name, categorise=categorise,
-                       categoriser_info=info).run()
+    # a few popups, ads and live rooms, as on a real phone: the report's incident table shows how they were handled
+    source = VirtualPhoneSource(world, faults=VIRTUAL_FAULTS, fault_rate=0.05)
+    results = AuditRun(spec, source, agent(persona), folder / name, categorise=categorise, categoriser_info=info).run()
     echo(f"{name}: {_headline(results)}; incidents {results.get('incidents')} -> {folder / name}")
     return {name: folder / name}
 
