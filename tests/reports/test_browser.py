@@ -26,7 +26,7 @@ SCREENSHOT = Path(__file__).parents[2] / "docs" / "report-screenshot.png"
 
 
 def _check(browser, html: Path, expected: set[str], screenshot: Path | None = None) -> None:
-    page = inspect(browser, html, screenshot, "comparison" if screenshot else None)
+    page = inspect(browser, html, screenshot, "comparison" if "comparison" in expected else None)
     assert expected | {"limitations", "provenance"} <= set(page.sections)
     assert page.console_errors == []
     assert page.requests == [] and page.resource_entries == []
@@ -38,7 +38,9 @@ def _check(browser, html: Path, expected: set[str], screenshot: Path | None = No
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_each_kind_in_chromium(kind: str, results, browser, tmp_path: Path) -> None:
     written = write_report(build_report([results[kind]]), tmp_path / f"{kind}.html")
-    _check(browser, written.html, EXPECTED[kind])
+    shot = tmp_path / f"{kind}.png"
+    _check(browser, written.html, EXPECTED[kind], shot)
+    assert shot.stat().st_size > 10_000
 
 
 def test_comparison_report_in_chromium_with_screenshot(results, browser, tmp_path: Path) -> None:
