@@ -53,6 +53,15 @@ class ExchangeLog:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"]  # locks do not copy; a copy gets its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def record(self, model: str, tag: dict[str, Any], messages: Conversation, options: GenerationOptions | None,
                reply: str) -> None:
         """Append one exchange (flushed at once, so a killed run keeps what it asked and heard)."""
