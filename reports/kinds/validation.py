@@ -11,7 +11,9 @@ from reports.plots import level_plot
 from reports.sources import Source
 
 METRIC_NAMES = {"bep": "BEP (Jensen-Shannon divergence, base 2)",
-                "relative_decline": "relative diversity decline (persona minus control)"}
+                "relative_decline": "relative diversity decline (persona minus control)",
+                "persona_entropy_decline": "persona account's decline of top-level category entropy (share)",
+                "relative_decline_vs_control": "relative diversity decline (persona minus control)"}
 KNOB_NAMES = {"inertia": "sandbox inertia (0 = recent engagement dominates)",
               "personalisation": "sandbox personalisation (0 = random feed, 1 = fully model-driven)"}
 
@@ -56,9 +58,18 @@ def _check(protocol: str, check: Mapping[str, Any], col: Numbers, limitations: l
     rows = tuple((f"{x:g}", col.estimate(f"{protocol} {knob}={x:g}", metric, y), str(len(v)) if v else str(y.n))
                  for x, y, v in zip(xs, ys, values))
     blocks.append(Table(f"{metric_name} per {knob} level (mean [95% CI] (n seeds))", (knob, metric, "seeds"), rows))
-    for x, seeds in zip(xs, values):  # the plotted single-seed dots
-        for i, value in enumerate(seeds):
+    for x, per_seed in zip(xs, values):  # the plotted single-seed dots
+        for i, value in enumerate(per_seed):
             col.value(f"{protocol} {knob}={x:g} seed {i}", metric, value, 6)
+    for key, beside in check.items():  # other measures the producer reports per level, beside the verdict's
+        rows_beside = [lv for lv in beside if isinstance(lv, Mapping) and "mean" in lv] \
+            if key != "levels" and isinstance(beside, list) else []
+        if rows_beside:
+            shown = METRIC_NAMES.get(key, key.replace("_", " "))
+            blocks.append(Table(f"Reported beside (not part of the verdict): {shown} per {knob} level",
+                                (knob, shown), tuple((f"{float(lv.get('level', i)):g}", col.estimate(
+                                    f"{protocol} {knob}={float(lv.get('level', i)):g}", key,
+                                    Estimate.parse(lv, f"{protocol}.{key}[{i}]"))) for i, lv in enumerate(rows_beside))))
     for key, label in (("ranking_ok", f"{metric} {expect} in {knob}"),
                        ("extremes_disjoint", "CIs of the lowest and highest levels disjoint")):
         if key in check:

@@ -71,7 +71,8 @@ def validation(folder: Path, passed: bool = True) -> Path:
         "depth": {"knob": "inertia", "metric": "bep", "expect": "decreasing", "levels": levels([0.6, 0.45, 0.3, 0.1]),
                   "ranking_ok": passed, "extremes_disjoint": True},
         "breadth": {"knob": "personalisation", "metric": "relative_decline", "expect": "increasing",
-                    "levels": levels([0.0, 0.1, 0.25])[:3], "ranking_ok": True, "extremes_disjoint": passed}})
+                    "levels": levels([0.0, 0.1, 0.25])[:3], "ranking_ok": True, "extremes_disjoint": passed,
+                    "relative_decline_vs_control": levels([0.01, 0.02, 0.03])[:3]}})
 
 
 def sandbox_run(folder: Path, recommender: str = "mf", steps: int = 10) -> Path:

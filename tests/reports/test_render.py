@@ -59,6 +59,7 @@ def test_kinds_give_their_sections(results, tmp_path: Path) -> None:
     assert "0.220 [0.160, 0.280] (n=3)" in html  # relative decline with its CI
     assert "&lt;b&gt;late&lt;/b&gt;" in html and "<b>late</b>" not in html  # persona text is escaped
     assert "NEW" in html and "PASS" in html
+    assert "Reported beside (not part of the verdict): relative diversity decline" in html
     assert "Persona p1-reversed: reverses p1: watch times quantile-reversed" in html  # depth: both cards shown
     assert "http://" not in html.replace("http://www.w3.org", "")  # no external reference (SVG namespaces only)
 
