@@ -16,7 +16,7 @@ from rich.table import Table
 
 from recorder.config import ConfigError, load_config
 from recorder.console import console, err_console, progress_bar
-from recorder.importers.personaact_raw import find_session_files, import_sessions
+from recorder.importers.personaact_raw import SessionFileError, find_session_files, import_sessions
 from recorder.store import TraceFormatError, TraceReader, find_trace_folders, traces_to_dataframe
 
 trace_app = typer.Typer(help="Import, inspect and validate traces (the one format for humans, agents and the sandbox).",
@@ -60,7 +60,7 @@ def import_command(
     try:
         cfg = load_config(ImportConfig, config, set_ or (), out=out, utc_offset_h=utc_offset_h, media_root=media_root)
         files = find_session_files(paths)
-    except (ConfigError, FileNotFoundError) as err:
+    except (ConfigError, FileNotFoundError, SessionFileError) as err:
         raise fail(str(err))
     with progress_bar(len(files), "importing sessions") as advance:
         report = import_sessions(files, cfg.out, cfg.utc_offset_h, cfg.media_root, progress=advance)

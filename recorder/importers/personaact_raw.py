@@ -71,6 +71,8 @@ def find_session_files(paths: Iterable[Path]) -> list[Path]:
 def import_sessions(files: Iterable[Path], out_root: Path, utc_offset_h: float = 8.0,
                     media_root: Path | None = None, progress: Any = None) -> ImportReport:
     """Import each session file into `out_root/<collector>/<session_id>/`; a bad file never stops the rest."""
+    if media_root is not None and not media_root.is_dir():  # else every video would silently go without media
+        raise FileNotFoundError(f"--media-root {media_root}: no such folder")
     report = ImportReport()
     for file in files:
         try:

@@ -371,3 +371,9 @@ def test_a_trace_cannot_end_before_it_starts():
     header = make_header()
     with pytest.raises(TraceValidationError, match="ended_at"):
         make_header(ended_at=header.started_at - timedelta(seconds=1))
+
+
+def test_a_missing_media_root_is_an_error_not_a_silent_import_without_media(tmp_path):
+    file = _session(tmp_path / "raw" / "X", "a", [_entry()])
+    with pytest.raises(FileNotFoundError, match="--media-root"):
+        import_sessions([file], tmp_path / "out", media_root=tmp_path / "nowhere")
