@@ -32,7 +32,8 @@ def show(name: str, result: dict[str, Any]) -> None:
     top, full = result["accuracy_top"], result["accuracy_full"]
     print(f"{name:28s} top {top['mean']:.3f} [{top['ci'][0]:.3f}, {top['ci'][1]:.3f}]  full {full['mean']:.3f}  "
           f"coverage {result['coverage']:.2f}  n={result['n']}"
-          + (f"  {result['seconds_per_item']:.2f} s/item" if "seconds_per_item" in result else ""))
+          + (f"  {result['seconds_per_item']:.2f} s/item" if "seconds_per_item" in result else "")
+          + (f"  model answered {result['model_answered']:.0%}" if result.get("model_answered") is not None else ""))
     for row in result["confusions"][:4]:
         print(f"{'':30s}{row['pair']}: {row['count']}")
 
@@ -43,6 +44,8 @@ def timed(categoriser: Categoriser, sample: list[Any]) -> dict[str, Any]:
     result = measure_accuracy(categoriser.categorise, sample)
     result["seconds_per_item"] = (time.perf_counter() - started) / max(1, len(sample))
     result["chat_failures"] = categoriser.failures
+    # with a chat model, the share of items the model itself answered (the rest fell back to keywords)
+    result["model_answered"] = 1.0 - categoriser.failures / max(1, len(sample)) if categoriser.chat else None
     return result
 
 
