@@ -46,7 +46,7 @@ class LineProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{STEPS_FILE} line {self.line}: {self.message}"
+        return f"{STEPS_FILE} line {self.line}: {self.message}" if self.line else f"{STEPS_FILE}: {self.message}"
 
 
 def is_trace_folder(path: Path) -> bool:
