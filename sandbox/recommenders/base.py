@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -90,7 +91,9 @@ def minmax_rows(scores: np.ndarray) -> np.ndarray:
     [[0.0, 1.0, 0.5]]
     """
     finite = np.where(np.isfinite(scores), scores, np.nan)
-    low, high = np.nanmin(finite, 1, keepdims=True), np.nanmax(finite, 1, keepdims=True)
+    with warnings.catch_warnings():  # a row with nothing left to show is all NaN: it stays -inf below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanmin(finite, 1, keepdims=True), np.nanmax(finite, 1, keepdims=True)
     out = (finite - low) / np.where(high > low, high - low, 1.0)
     return np.where(np.isfinite(scores), out, -np.inf)
 

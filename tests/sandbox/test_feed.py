@@ -25,7 +25,7 @@ def world() -> Platform:
 
 
 def test_feed_round_trip_as_trace(world, tmp_path):
-    platform = _copy(world)
+    platform = copy.deepcopy(world)
     feed = platform.open_account("audit-1")
     assert isinstance(feed, Feed) and isinstance(feed, SandboxFeed)
     obs = feed.current()
@@ -41,12 +41,6 @@ def test_feed_round_trip_as_trace(world, tmp_path):
     assert len(platform.log) == before + 25
     assert len({s.meta.video_id for s in trace.steps}) == 25  # never shown twice
     assert all(s.category.source == "platform" for s in trace.steps)
-
-
-def _copy(platform: Platform) -> Platform:
-    clone = copy.deepcopy(platform)
-    clone.policies = platform.policies
-    return clone
 
 
 def _engage(feed: SandboxFeed, top: str, batches: int, action: str = "like") -> None:
@@ -91,7 +85,7 @@ def _mean_share(worlds: list[Platform], then: str | None, batches: int = 2, **kn
     shares = []
     for world in worlds:
         top = _favourite(world)
-        feed = _copy(world).open_account("a", advance_every=5, exploration=0.0, **knobs)
+        feed = copy.deepcopy(world).open_account("a", advance_every=5, exploration=0.0, **knobs)
         _engage(feed, top, batches)
         _engage(feed, top if then else "none", 1, then or "like")
         shares.append(_share(feed, top, 30))
@@ -108,7 +102,7 @@ def test_personalisation_zero_serves_at_random(worlds):
     shares, bases = [], []
     for world in worlds:
         top = _favourite(world)
-        feed = _copy(world).open_account("a", personalisation=0.0)
+        feed = copy.deepcopy(world).open_account("a", personalisation=0.0)
         _engage(feed, top, 3)
         shares.append(_share(feed, top, 40))
         pool = world.catalogue.recent(world.step, world.config.candidate_window)
@@ -123,7 +117,7 @@ def test_not_interested_is_a_strong_negative_signal(worlds):
 
 
 def test_follow_boosts_the_creator(world):
-    platform = _copy(world)
+    platform = copy.deepcopy(world)
     feed = platform.open_account("a")
     obs = feed.current()
     assert feed.follow() and feed.not_interested() is True
@@ -132,7 +126,7 @@ def test_follow_boosts_the_creator(world):
 
 
 def test_knobs_are_validated_by_name(world):
-    platform = _copy(world)
+    platform = copy.deepcopy(world)
     with pytest.raises(KnobError, match="personalisation"):
         platform.open_account("x", personalisation=1.5)
     with pytest.raises(KnobError, match="novelty"):
