@@ -61,7 +61,7 @@ def test_cli_inspect_and_anonymise(rehearsal, tmp_path):
     runner = CliRunner()
     shown = runner.invoke(app, ["record", "inspect", str(rehearsal.folder)])
     assert shown.exit_code == 0, shown.output
-    assert "creator_" in shown.output
+    assert f"{len(read_trace(rehearsal.folder))} videos" in shown.output and "creato" in shown.output
     shared = tmp_path / "shared"
     done = runner.invoke(app, ["record", "anonymise", str(rehearsal.folder), "--out", str(shared)])
     assert done.exit_code == 0, done.output
