@@ -87,3 +87,15 @@ def test_audit_refuses_a_used_folder_and_resumes_to_the_same_traces(tmp_path):
         b = (tmp_path / "cut" / "repeats" / "r000" / account / STEPS_FILE).read_text()
         assert a == b
     assert json.loads((tmp_path / "cut" / "manifest.json").read_text())["resumes"]
+
+
+@pytest.mark.slow
+def test_sandbox_repeats_as_ray_tasks_match_the_sequential_run(tmp_path):
+    spec = AuditSpec("breadth", steps=40, window=20, repeats=2, seed=1)
+    sequential = AuditRun(spec, SandboxSource(WORLD), agent(), tmp_path / "seq").run()
+    parallel = AuditRun(AuditSpec("breadth", steps=40, window=20, repeats=2, seed=1, ray=True), SandboxSource(WORLD),
+                        agent(), tmp_path / "ray").run()
+    assert parallel["breadth"] == sequential["breadth"]
+    for r in range(2):
+        a = (tmp_path / "seq" / "repeats" / f"r{r:03d}" / "persona" / STEPS_FILE).read_text()
+        assert (tmp_path / "ray" / "repeats" / f"r{r:03d}" / "persona" / STEPS_FILE).read_text() == a
