@@ -169,7 +169,7 @@ class Pipeline:
     rerankers: Sequence[ReRanker] = ()
     shortlist: int = 50
     chunk: int = 1024
-    retrieval: int = 1000  # candidates scored per block of users when the pool is larger (0 = the whole pool)
+    retrieval: int = 500  # candidates scored per block of users when the pool is larger (0 = the whole pool)
 
     @property
     def name(self) -> str:

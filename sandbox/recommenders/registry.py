@@ -32,7 +32,7 @@ class RecommenderOptions:
     fair_window: int = 10  # steps of item exposure the fairness deficit is accumulated over
     inertia: float = 0.5
     shortlist: int = 50
-    retrieval: int = 1000  # candidates scored per block of users when the pool is larger (0 = the whole pool)
+    retrieval: int = 500  # candidates scored per block of users when the pool is larger (0 = the whole pool)
 
 
 def build_pipeline(spec: str, options: RecommenderOptions | None = None) -> Pipeline:
