@@ -11,7 +11,7 @@ from personas.policy import PersonaLike, Policy, load_policy
 
 
 def reversed_policy(policy: Policy, persona: PersonaLike, traces: Sequence[Any] = ()) -> Policy | None:
-    """The reversed persona's policy: quantile-reversed watch time and mirrored engagement (personas.policy.reversal)
+    """The reversed persona's policy: the persona's behaviour towards each category's mirror (personas.policy.reversal)
     on the behaviour analysed from the persona's traces or card; else the policy's own reversal; else None."""
     features = getattr(persona, "features", None)
     if traces:
@@ -44,7 +44,8 @@ def build_agent(persona: Any, spec: str, traces: Sequence[Any] = (), card: dict[
     reversed_card = None
     if card is not None:
         reversed_card = {"persona_id": f"{persona.persona_id}-reversed", "reverses": persona.persona_id,
-                         "how": "watch times quantile-reversed, category preferences negated"}
+                         "how": "each category treated as the persona treats its mirror in the preference ranking "
+                                  "(watch time and engagement); uncategorised watch times quantile-reversed"}
     return Agent(persona, lambda _: policy, (lambda _: reverse) if reverse is not None else None, kind, card,
                  evaluation, reversed_card)
 

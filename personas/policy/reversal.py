@@ -1,7 +1,10 @@
-"""Reversed personas for the depth audit: quantile-reversed watch time and engagement moved to disliked content."""
+"""Reversed personas for the depth audit: each category is treated as the persona treats its mirror in the
+preference ranking (favourites become skipped, the least favoured watched and liked); quantile-reversed watch time
+where a video has no category."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -32,11 +35,18 @@ class QuantileReversal:
 
 
 def preference_ranking(features: BehaviourFeatures) -> tuple[str, ...]:
-    """Categories from most to least preferred: smoothed like rate first, then median watch time."""
-    def score(category: str) -> tuple[float, float]:
-        views = features.category_distribution[category] * features.n_videos
-        likes = features.liked_categories.get(category, 0)
-        return ((likes + 1) / (views + 2), features.category_median_watch_s.get(category, 0.0))
+    """Categories from most to least preferred: log median watch plus the log like lift over the persona's rate.
+
+    The like rate is smoothed toward the persona's overall rate (2 pseudo-views), so a category with few views and
+    no likes ranks by its watch time instead of by how rarely it was shown."""
+    views = {c: share * features.n_videos for c, share in features.category_distribution.items()}
+    total_views = sum(views.values())
+    overall = (sum(features.liked_categories.get(c, 0) for c in views) + 1) / (total_views + 2)
+
+    def score(category: str) -> tuple[float, str]:
+        rate = (features.liked_categories.get(category, 0) + 2 * overall) / (views[category] + 2)
+        watch = features.category_median_watch_s.get(category, 0.0)
+        return math.log1p(watch) + math.log(rate / overall), category
 
     return tuple(sorted(features.category_distribution, key=score, reverse=True))
 
@@ -57,7 +67,9 @@ class EngagementInversion:
 
 
 class ReversedPolicy:
-    """Wraps any Policy: its watch time is quantile-reversed and its engagement judged on the mirrored category."""
+    """Wraps any Policy: a categorised video is treated as the persona treats its mirror in the preference ranking
+    (watch time and engagement), so the reversed persona favours the persona's least-favoured categories; an
+    uncategorised video gets the persona's decision with its watch time quantile-reversed."""
 
     def __init__(self, inner: Policy, reversal: QuantileReversal, inversion: EngagementInversion):
         self.inner = inner
@@ -71,15 +83,13 @@ class ReversedPolicy:
         return cls(inner, QuantileReversal(features.watch.empirical()), EngagementInversion(tuple(categorised)))
 
     def act(self, persona: PersonaLike, observation: Observation, history: Sequence[Step]) -> Decision:
-        """The inner decision with watch time reversed and engagement taken from the mirrored category."""
+        """The persona's decision on the mirrored category; without a category, its watch time quantile-reversed."""
+        if observation.category is not None and self.inversion.ranking:
+            # the persona's own behaviour towards the mirror: its favourite's long watches and likes go to its
+            # least-favoured category and its skips to its favourite (a middle category maps near itself)
+            return self.inner.act(persona, _with_top(observation, self.inversion(observation.category.top)), history)
         decision = self.inner.act(persona, observation, history)
-        engagement = decision
-        if observation.category is not None:
-            mirrored = self.inversion(observation.category.top)
-            if mirrored != observation.category.top:
-                engagement = self.inner.act(persona, _with_top(observation, mirrored), history)
-        return replace(engagement, watch_s=self.reversal(decision.watch_s),
-                       latency_s=decision.latency_s + (engagement.latency_s if engagement is not decision else 0.0))
+        return replace(decision, watch_s=self.reversal(decision.watch_s))
 
 
 def _with_top(observation: Observation, top: str) -> Observation:

@@ -9,6 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ ENGAGEMENTS = ("like", "comment", "share")
 MIN_FIT_VIDEOS = 5
 POINTS = ("median", "smape")
 SUMMARY_LEVELS = tuple(i / 20 for i in range(21))  # the distribution enters the SMAPE point as 21 quantiles
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ class StatisticalPolicy:
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.config.seed)
         self._spread = _log_spread(self.model.durations)
+        self._overall = EmpiricalDistribution.from_samples(self.model.durations)
 
     def reseed(self, seed: int) -> None:
         """Restart the random stream (stochastic mode) from `seed`."""
@@ -253,8 +256,17 @@ class StatisticalPolicy:
         if cfg.deterministic and cfg.point == "smape":
             base = [math.expm1(math.log1p(dist.quantile(q)) + shift) for q in SUMMARY_LEVELS]
             return smape_point(base, window, cfg.recent_weight if window else 0.0)
-        level = 0.5 if cfg.deterministic else float(self._rng.uniform())
-        base_s = math.expm1(math.log1p(dist.quantile(level)) + shift)
+        if not cfg.deterministic:
+            # Sampling (audits): the mood moves the normal score of the quantile drawn from the category's own
+            # distribution (a Gaussian copula), not the seconds, so a category's watch times keep the persona's own
+            # distribution for that category; blending seconds would pull a favourite's long watches toward the
+            # skips around it and flatten the persona's preferences.
+            z = float(self._rng.standard_normal())
+            if window:
+                mood = float(np.mean([_NORMAL.inv_cdf(min(max(self._overall.cdf(w), 0.01), 0.99)) for w in window]))
+                z = math.sqrt(1 - cfg.recent_weight) * z + math.sqrt(cfg.recent_weight) * mood
+            return math.expm1(math.log1p(dist.quantile(_NORMAL.cdf(z))) + shift)
+        base_s = math.expm1(math.log1p(dist.quantile(0.5)) + shift)
         if not window:
             return base_s
         mood = float(np.median(window))

@@ -77,4 +77,7 @@ def test_reversed_policy_wraps_any_policy():
     assert not flipped[0].like and flipped[1].like
     assert original[0].watch_s > 30 and flipped[0].watch_s < 3  # the favourite is now skipped
     assert flipped[1].watch_s > 30
-    assert flipped[0].watch_s == pytest.approx(reversed_policy.reversal(original[0].watch_s))
+    assert flipped[0].watch_s == pytest.approx(original[1].watch_s)  # Food is watched as the persona watches Games
+    unknown = Observation(2, T0)
+    assert reversed_policy.act(persona, unknown, []).watch_s == pytest.approx(
+        reversed_policy.reversal(inner.act(persona, unknown, []).watch_s))

@@ -139,3 +139,24 @@ def test_observation_step_records_the_decision():
     step = observation_step(_obs("Food", 3), Decision(4.0, like=True, latency_s=0.1), index=3)
     assert step.index == 3 and step.watch_s == 4.0 and step.did("like") and step.category.top == "Food"
     assert step.appeared_at == T0 and T0 + timedelta(seconds=1) > step.appeared_at
+
+
+def test_sampled_session_reproduces_the_persona_per_category_engagement():
+    # default mood weight: a session alternating long-watched Food and skipped Games must keep each category's own
+    # watch times and like rates (a mood blended in seconds would pull both medians toward each other)
+    trace = persona_trace()
+    policy = fit_statistical_policy([trace], StatisticalPolicyConfig(deterministic=False, seed=3))
+    history: list = []
+    watched: dict[str, list[float]] = {"Food": [], "Games": []}
+    liked: dict[str, list[bool]] = {"Food": [], "Games": []}
+    for i in range(600):
+        top = "Food" if i % 2 else "Games"
+        decision = policy.act(PERSONA, _obs(top, i), history)
+        watched[top].append(decision.watch_s)
+        liked[top].append(decision.like)
+        history.append(observation_step(_obs(top, i), decision, i))
+    recorded = {top: [s.watch_s for s in trace.steps if s.category.top == top] for top in watched}
+    for top in watched:
+        assert np.median(watched[top]) == pytest.approx(np.median(recorded[top]), rel=0.15)
+    assert min(watched["Food"]) > max(watched["Games"])  # the categories' watch ranges stay apart
+    assert np.mean(liked["Food"]) == pytest.approx(0.71, abs=0.08) and np.mean(liked["Games"]) < 0.1
