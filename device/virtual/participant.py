@@ -25,6 +25,9 @@ WORDS = ("pizza", "guitar", "football", "rocket", "garden", "dolphin", "volcano"
          "robot", "camera", "basketball", "chocolate", "bicycle", "ocean", "tiger", "kitchen", "planet", "violin",
          "penguin", "sandwich", "tennis", "castle", "elephant", "rainbow", "airplane", "banana", "dragon", "forest")
 TOPICS = (("Food", "Cooking"), ("Music", "Pop"), ("Sports", "Football"), ("Knowledge", "Science"), ("Travel", "Nature"))
+# What each video says: its key words in a short natural phrase (Whisper hears words in context better than alone),
+# short enough (~2.3 s of espeak-ng speech) to be heard in full before most swipes.
+SPEECH = "The {} and the {}."
 COMMENTS = ("love this", "so cool", "great video", "nice one", "amazing work", "haha good")
 
 
@@ -39,7 +42,7 @@ def keyword_feed(n: int, seed: int = 0) -> ReplayFeed:
                          like_count=rng.randint(10, 200_000), comment_count=rng.randint(0, 5000),
                          share_count=rng.randint(0, 900), favorite_count=rng.randint(0, 900))
         steps.append(Step(i, start + timedelta(seconds=10 * i), 5.0, meta=meta, category=Category(TOPICS[i % len(TOPICS)]),
-                          transcript=f"{a.capitalize()}. {b.capitalize()}. The {a} and the {b}.",
+                          transcript=SPEECH.format(a, b),
                           extra={"keywords": [a, b]}))
     header = TraceHeader("scripted-feed", "sandbox", "douyin", start)
     return ReplayFeed(Trace(header, tuple(steps)))
@@ -84,6 +87,9 @@ class View:
     keywords: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     end: float = 0.0
+    # Whether the phone played this video's whole speech (so every key word) before the swipe; None: not known
+    # (no audio stream). Videos swiped away earlier cannot have their key words in any transcript.
+    words_played: bool | None = None
 
 
 class ScriptedParticipant:
@@ -134,10 +140,22 @@ class ScriptedParticipant:
                 break
             self._swipe_next()
         self.views[-1].end = time.monotonic()
+        self._mark_played()
         if self.log_path is not None:
             self.log_path.write_text("".join(json.dumps(asdict(v), ensure_ascii=False) + "\n" for v in self.views),
                                      encoding="utf-8")
         return self.views
+
+    def _mark_played(self) -> None:
+        """Fill each video view's `words_played` from the phone's log of speech played (when it has audio)."""
+        time.sleep(0.1)  # the audio loop logs the last 20 ms chunk it played before the swipe
+        spoken = dict(self.phone.spoken)
+        if not spoken:
+            return
+        for view in self.views:
+            if view.kind == "video" and view.keywords:
+                played, length = spoken.get(f"video:{view.position}", (0.0, 0.0))
+                view.words_played = length > 0 and played >= length
 
     def _watch_one(self) -> None:
         c = self.config

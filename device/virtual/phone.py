@@ -78,6 +78,8 @@ class VirtualPhone:
         self._observation = feed.current()
         self._last_video_tap = -10.0
         self.shown: list[tuple[str, str | None, str | None, str | None]] = []  # (kind, video id, author, caption)
+        # speaking() key -> (seconds of its speech played, its length): ground truth of what the audio let be heard
+        self.spoken: dict[str, tuple[float, float]] = {}
         self._advancing = False
         self._log_shown()
 
@@ -179,6 +181,17 @@ class VirtualPhone:
             text = meta.caption or "" if inserted else self._observation.transcript or meta.caption or ""
             key = f"{inserted or 'video'}:{self._observation.position}"
             return key, text, time.monotonic() - self.state.shown_at
+
+    def upcoming_speech(self) -> tuple[str, str] | None:
+        """(key, text) of the next feed video's speech when the feed can tell (a replayed trace), else None."""
+        steps = getattr(getattr(self.feed, "trace", None), "steps", None)
+        with self.lock:
+            position = self._observation.position + 1
+        if not steps:
+            return None
+        step = steps[position % len(steps)]
+        text = step.transcript or step.meta.caption or ""
+        return (f"video:{position}", text) if text else None
 
     def _drawn_controls(self) -> list[tuple[tuple[int, int, int, int], str, bool]]:
         """The like/comment/favourite/share controls with their counts, as the hierarchy reports them."""

@@ -28,6 +28,7 @@ class Score:
     n_matched: int
     n_watch: int
     n_transcripts: int
+    n_unplayed: int = 0  # videos swiped away before their key words were played: not in transcript_hit_rate
 
 
 def _key(step: Step) -> str:
@@ -81,7 +82,9 @@ def score(steps: Sequence[Step], views: Sequence[View], origin: float) -> Score:
     fp += sum(1 for k, s in enumerate(steps) if k not in matched_steps for a in s.actions if a.name in ACTIONS)
     f1 = 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else 1.0
     errors = [abs(steps[k].watch_s - (views[i].end - views[i].start)) for i, k in pairs if _first_view_start_ok(i, views)]
-    spoken = [(i, k) for i, k in pairs if views[i].keywords]
+    # A transcript can only hold words the phone played: videos left before their speech ended are counted apart.
+    spoken = [(i, k) for i, k in pairs if views[i].keywords and views[i].words_played is not False]
+    unplayed = sum(1 for v in views if v.keywords and v.words_played is False)
     hits = sum(all(w.lower() in (steps[k].transcript or "").lower() for w in views[i].keywords) for i, k in spoken)
     return Score(
         segmentation_recall=len(pairs) / len(views) if views else 1.0,
@@ -90,4 +93,5 @@ def score(steps: Sequence[Step], views: Sequence[View], origin: float) -> Score:
         comment_text_accuracy=texts_ok / texts if texts else None,
         watch_mae_s=sum(errors) / len(errors) if errors else float("nan"),
         transcript_hit_rate=hits / len(spoken) if spoken and any(s.transcript for s in steps) else None,
-        n_views=len(views), n_steps=len(steps), n_matched=len(pairs), n_watch=len(errors), n_transcripts=len(spoken))
+        n_views=len(views), n_steps=len(steps), n_matched=len(pairs), n_watch=len(errors), n_transcripts=len(spoken),
+        n_unplayed=unplayed)

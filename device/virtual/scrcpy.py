@@ -24,6 +24,7 @@ from device.virtual.phone import VirtualPhone
 log = logging.getLogger(__name__)
 SAMPLE_RATE, CHUNK = 48_000, 960  # Opus frames of 20 ms
 ESPEAK_ARGS = ("-v", "en-us", "-s", "130", "-g", "6")  # slower, with word gaps: clearest for small ASR models
+SILENCE = 64  # int16 amplitude below which espeak-ng's padding counts as silent
 PRE_SKIP = 312  # libopus' encoder delay in samples: packet PTS run this much behind the input
 
 
@@ -49,6 +50,12 @@ def _speech(text: str) -> np.ndarray:
         return np.zeros(0, dtype=np.int16)
     rate = struct.unpack("<I", wav[24:28])[0]
     pcm = np.frombuffer(wav[44:len(wav) - (len(wav) - 44) % 2], dtype=np.int16).astype(np.float32)
+    # espeak-ng pads with silence: trim it (keeping 50 ms before the first word) so the speech starts with the
+    # video and its length is the time until the last word ends, which the ground truth compares with the watch.
+    loud = np.flatnonzero(np.abs(pcm) > SILENCE)
+    if len(loud) == 0:
+        return np.zeros(0, dtype=np.int16)
+    pcm = pcm[max(0, loud[0] - rate // 20):loud[-1] + 1]
     positions = np.arange(0, len(pcm) * SAMPLE_RATE / rate) * rate / SAMPLE_RATE
     return np.interp(positions, np.arange(len(pcm)), pcm).astype(np.int16)
 
@@ -116,14 +123,20 @@ class ScrcpySession:
             if time.monotonic() - next_at > 1.0:  # a loaded machine: drop frames rather than fall behind
                 next_at = time.monotonic()
 
-    def _speech_for(self, key: str, text: str) -> tuple[np.ndarray, float] | None:
-        """The speech of `key` and when it became ready (it plays from then, as a video starts once buffered)."""
+    def _speech_for(self, key: str, text: str) -> np.ndarray | None:
+        """The speech of `key` once synthesised (it plays from then, as a video starts once buffered), else None."""
         with self._speech_lock:
             if key in self._speech:
-                return self._speech[key] if self._ready.get(key) else None, self._ready.get(key, 0.0)  # type: ignore[return-value]
+                return self._speech[key] if self._ready.get(key) else None
             self._speech[key] = np.zeros(0, dtype=np.int16)  # silence until synthesised
         threading.Thread(target=self._synthesise, args=(key, text), daemon=True).start()
         return None
+
+    def _prepare_next(self) -> None:
+        """Synthesise the next video's speech now, as an app preloads the next video, so it plays from its start."""
+        upcoming = self.phone.upcoming_speech()
+        if upcoming is not None:
+            self._speech_for(*upcoming)
 
     def _synthesise(self, key: str, text: str) -> None:
         pcm = _speech(text)
@@ -150,13 +163,17 @@ class ScrcpySession:
         while not self.stop.is_set():
             key, text, _ = self.phone.speaking()
             speech = self._speech_for(key, text) if text else None
+            if key not in played:
+                self._prepare_next()
             chunk = np.zeros(CHUNK, dtype=np.int16)
-            if speech is not None and speech[0] is not None:
+            begin = played.get(key, 0)
+            if speech is not None:
                 # A player moves through the sound sample by sample: a late loop delays it, never skips it.
-                begin = played.get(key, 0)
-                part = speech[0][begin:begin + CHUNK]
+                part = speech[begin:begin + CHUNK]
                 chunk[:len(part)] = part
-                played = {key: begin + CHUNK}
+                self.phone.spoken[key] = (min(begin + CHUNK, len(speech)) / SAMPLE_RATE, len(speech) / SAMPLE_RATE)
+                begin += CHUNK
+            played = {key: begin}
             made[samples // CHUNK] = time.monotonic()
             frame = av.AudioFrame.from_ndarray(np.repeat(chunk, 2).reshape(1, -1), format="s16", layout="stereo")
             frame.sample_rate, frame.pts = SAMPLE_RATE, samples

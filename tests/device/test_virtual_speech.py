@@ -1,0 +1,54 @@
+"""The virtual phone's speech: trimmed espeak-ng audio, the next video prepared ahead, and which key words were played."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from device.profiles import load_profile
+from device.virtual.participant import View, keyword_feed
+from device.virtual.phone import VirtualPhone
+from device.virtual.scoring import _key, score
+from device.virtual.scrcpy import SAMPLE_RATE, SILENCE, _speech
+from recorder.trace import Step
+
+
+def test_keyword_feed_says_each_key_word_in_a_sentence():
+    for step in keyword_feed(20, seed=5).trace.steps:
+        a, b = step.extra["keywords"]
+        text = step.transcript or ""
+        assert a in text.lower() and b in text.lower() and text.endswith(".") and len(text.split()) >= 4
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_speech_starts_and_ends_with_the_words():
+    pcm = _speech("The pizza and the guitar.")
+    loud = np.flatnonzero(np.abs(pcm) > SILENCE)
+    assert len(loud) and loud[0] <= 0.06 * SAMPLE_RATE and len(pcm) - loud[-1] <= 0.06 * SAMPLE_RATE
+    assert 1.0 < len(pcm) / SAMPLE_RATE < 4.0
+    assert len(_speech("   ")) == 0
+
+
+def test_phone_names_the_next_videos_speech():
+    phone = VirtualPhone(keyword_feed(5), load_profile("douyin"))
+    key, text = phone.upcoming_speech() or ("", "")
+    assert key == "video:1" and text == phone.feed.trace.steps[1].transcript  # type: ignore[attr-defined]
+
+
+def _step(index: int, start: float, transcript: str) -> Step:
+    feed = keyword_feed(3).trace.steps[index]
+    return Step(index, feed.appeared_at, 1.0, meta=feed.meta, transcript=transcript,
+                extra={"capture": {"start_h": start, "end_h": start + 1.0}})
+
+
+def test_videos_left_before_their_words_were_played_are_counted_apart():
+    steps = keyword_feed(3).trace.steps
+    recorded = [_step(0, 0.0, steps[0].transcript or ""), _step(1, 1.0, "something else"), _step(2, 2.0, "")]
+    views = [View(float(i), _key(recorded[i]), "video", i, list(step.extra["keywords"]), words_played=i != 2)
+             for i, step in enumerate(steps)]
+    s = score(recorded, views, origin=0.0)
+    assert (s.n_transcripts, s.n_unplayed, s.transcript_hit_rate) == (2, 1, 0.5)
+    views[2].words_played = None  # unknown (no audio log): scored as before
+    assert score(recorded, views, origin=0.0).n_transcripts == 3
