@@ -170,6 +170,18 @@ class Profiles:
         self.follows.setdefault(int(account), set()).add(int(creator))
 
     def path_scores(self, accounts: np.ndarray) -> np.ndarray:
+        """(n, paths) profile scores, computed in blocks of accounts small enough to stay in cache (see _path_scores).
+        """
+        accounts = np.asarray(accounts, np.int64)
+        block = 2048
+        if len(accounts) <= block:
+            return self._path_scores(accounts)
+        out = np.empty((len(accounts), self.n_paths), np.float32)
+        for start in range(0, len(accounts), block):
+            out[start:start + block] = self._path_scores(accounts[start:start + block])
+        return out
+
+    def _path_scores(self, accounts: np.ndarray) -> np.ndarray:
         """(n, paths) profile score: log of the smoothed genre share over the uniform share, plus the within-genre
         part, minus a bounded penalty for genres with net negative engagement. 0 everywhere for a fresh account.
 
@@ -186,14 +198,23 @@ class Profiles:
         share = (genre_pos + alpha) / (genre_pos.sum(1, keepdims=True) + prior)
         genre_score = np.log(share * g)
         negative = np.maximum(-genre_net, 0)
-        penalty = cfg.negative_weight * negative / (negative + cfg.negative_scale)
-        within = (pos + alpha / self.n_subs[self.path_genre]) / (genre_pos[:, self.path_genre] + alpha)
-        path_score = np.log(within * self.n_subs[self.path_genre])
-        return ((genre_score - penalty)[:, self.path_genre] + cfg.path_share * path_score).astype(np.float32)
+        genre_score -= cfg.negative_weight * negative / (negative + cfg.negative_scale)
+        # within-genre share times n_subs is (pos * n_subs + alpha) / (genre_pos + alpha): the path-wide part is
+        # one log over (accounts x paths) computed in place, the rest stays per genre (all accounts are served
+        # every step, so this runs on every account's whole profile)
+        genre_score -= cfg.path_share * np.log(genre_pos + alpha)
+        pos *= self.n_subs[self.path_genre]
+        pos += alpha
+        np.log(pos, out=pos)
+        pos *= cfg.path_share
+        pos += genre_score[:, self.path_genre]
+        return pos.astype(np.float32, copy=False)
 
     def item_scores(self, accounts: np.ndarray, item_paths: np.ndarray, item_creators: np.ndarray) -> np.ndarray:
         """(n, m) profile scores of candidate items (same items for every account), scaled by `weight`."""
-        out = self.config.weight * self.path_scores(accounts)[:, item_paths]
+        scaled = self.path_scores(accounts)
+        scaled *= self.config.weight  # scale the (accounts x paths) table, not the wider gathered one
+        out = np.take(scaled, item_paths, axis=1)
         if self.follows:
             for row, account in enumerate(accounts.tolist()):
                 followed = self.follows.get(account)
