@@ -25,6 +25,7 @@ PROCESS_DIR = "process"
 TRANSCRIPTS = "transcripts.jsonl"
 ASR_RATE = 16_000
 MAX_CLIP_S = 30.0  # Whisper's window; longer speech is cut into several clips
+AUDIO_RESYNC_S = 0.12  # PTS further than this from the samples so far mark a gap in the capture
 LEAD_IN = ASR_RATE // 2  # samples of silence before each clip
 
 
@@ -115,7 +116,13 @@ def extract_frames(folder: Path, steps: list[Step], offset: float, config: Proce
 
 
 def decode_audio(folder: Path) -> Any | None:
-    """The recording's audio as 16 kHz mono int16 placed by device PTS (index = PTS seconds x 16000), or None."""
+    """The recording's audio as 16 kHz mono int16 on the device PTS timeline (index = PTS seconds x 16000), or None.
+
+    Samples are laid end to end as the phone captured them; a frame's PTS moves them only when it is more than
+    `AUDIO_RESYNC_S` off (a real gap in the capture). Placing every 20 ms frame at its own PTS instead (stamped
+    with capture jitter, rounded to the container's 1 ms) left a gap or an overlap at almost every frame boundary:
+    50 clicks a second that cost the ASR words.
+    """
     import av
     import numpy as np
 
@@ -125,14 +132,17 @@ def decode_audio(folder: Path) -> Any | None:
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="s16", layout="mono", rate=ASR_RATE)
         pieces: list[tuple[int, Any]] = []
+        cursor: int | None = None
         for frame in container.decode(stream):
             if frame.pts is None:
                 continue
             at = int(float(frame.pts * (stream.time_base or 0)) * ASR_RATE)
+            if cursor is None or abs(at - cursor) > AUDIO_RESYNC_S * ASR_RATE:
+                cursor = at
             for out in resampler.resample(frame):
                 samples = out.to_ndarray().reshape(-1)
-                pieces.append((at, samples))
-                at += len(samples)
+                pieces.append((cursor, samples))
+                cursor += len(samples)
     if not pieces:
         return None
     audio = np.zeros(max(at + len(s) for at, s in pieces), dtype=np.int16)
