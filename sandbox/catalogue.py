@@ -69,15 +69,19 @@ class Catalogue:
         self.titles: list[str] = []
         self.tags: list[tuple[str, ...]] = []
         self.descriptions: list[str] = []
+        # category path -> (genre, sub): creators publish hundreds of items a step from a few dozen paths
+        self._resolved: dict[tuple[str, ...], tuple[int, int]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("taxonomy")  # the shipped taxonomy is reloaded, not stored
+        state.pop("_resolved", None)  # a cache of it
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.taxonomy = load_taxonomy()
+        self._resolved = {}
 
     @property
     def n_genres(self) -> int:
@@ -91,6 +95,9 @@ class Catalogue:
 
     def resolve(self, draft: ItemDraft) -> tuple[int, int]:
         """Genre and subcategory indices of a draft; unknown subcategories fall back to the first."""
+        known = self._resolved.get(draft.category)
+        if known is not None:
+            return known
         try:
             path = self.taxonomy.resolve(draft.category)
         except KeyError as err:
@@ -98,6 +105,7 @@ class Catalogue:
         genre = self.taxonomy.top_index(path[0])
         subs = self.taxonomy.categories[genre].subcategories
         sub = next((i for i, s in enumerate(subs) if len(path) == 2 and s.name == path[1]), 0)
+        self._resolved[draft.category] = (genre, sub)
         return genre, sub
 
     def add(self, draft: ItemDraft, creator: int, quality: float, duration_s: float, step: int) -> int:

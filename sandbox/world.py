@@ -109,13 +109,15 @@ class World:
 
     def serve(self, users: np.ndarray, k: int) -> np.ndarray:
         """Slates for the given accounts from the current candidate pool (unseen items only)."""
-        self.seen.ensure(self.n_accounts, self.catalogue.size)
         candidates = self.catalogue.recent(self.step, self.config.candidate_window)
-        model = self.pipeline.recommend(users, candidates, k, self.context(), self.seen)
-        knobs = self.profiles.knobs[users]
-        if len(candidates) == 0 or np.all((knobs[:, 0] >= 1.0) & (knobs[:, 1] <= 0.0)):
-            return model
-        return self._mix(users, model, candidates, knobs)
+        # older items are never candidates again: the seen filter may forget them
+        self.seen.ensure(self.n_accounts, self.catalogue.size, int(candidates[0]) if len(candidates) else 0)
+        with self.profiles.frozen(users):  # profiles do not change while serving: score them once
+            model = self.pipeline.recommend(users, candidates, k, self.context(), self.seen)
+            knobs = self.profiles.knobs[users]
+            if len(candidates) == 0 or np.all((knobs[:, 0] >= 1.0) & (knobs[:, 1] <= 0.0)):
+                return model
+            return self._mix(users, model, candidates, knobs)
 
     def _mix(self, users: np.ndarray, model: np.ndarray, candidates: np.ndarray, knobs: np.ndarray) -> np.ndarray:
         """Random and exploration slots (the knobs) drawn from the unseen pool, the rest from the model."""
@@ -165,9 +167,14 @@ class World:
                 self.profiles.follow(int(users[row]), int(cat.creator[items[row, col]]))
 
     def _push_recent(self, users: np.ndarray, clicked_items: np.ndarray) -> None:
-        merged = np.concatenate([self.recent_clicks[users], clicked_items], axis=1)
-        order = np.argsort(merged >= 0, axis=1, kind="stable")
-        self.recent_clicks[users] = np.take_along_axis(merged, order, 1)[:, -HISTORY_LEN:]
+        # rows hold their clicks oldest to newest after the -1 holes; compact this step's clicks (holes first, slate
+        # order kept) and shift each row left by its number of new clicks: no sort over the whole history
+        k = clicked_items.shape[1]
+        new = np.take_along_axis(clicked_items, np.argsort(clicked_items >= 0, axis=1, kind="stable"), 1)
+        count = (clicked_items >= 0).sum(1, keepdims=True)
+        merged = np.concatenate([self.recent_clicks[users], new], axis=1)
+        j = np.arange(HISTORY_LEN)[None, :]
+        self.recent_clicks[users] = np.take_along_axis(merged, np.where(j < HISTORY_LEN - count, j + count, j + k), 1)
 
     def add_account(self, name: str, knobs: Knobs | None = None) -> int:
         """Open a fresh account whose actions come from outside (an audit); returns its account id."""

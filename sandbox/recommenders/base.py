@@ -112,32 +112,44 @@ def zscore_rows(scores: np.ndarray, scale: float = 1.0) -> np.ndarray:
 
 
 class SeenFilter:
-    """Which items each user has been shown already (a packed bit matrix), so feeds do not repeat."""
+    """Which items each user has been shown already, so feeds do not repeat: a packed bit matrix over a sliding
+    band of item ids. Only recent items are ever candidates, so when the band is full the bytes of items older than
+    the oldest candidate are dropped instead of growing it (memory stays ~ users x candidate window, not users x
+    catalogue); items below the band count as seen (they can never be served again)."""
+
+    first = 0  # absolute byte column of bits[:, 0] (items below 8 * first are forgotten); class default for old state
 
     def __init__(self, n_users: int, capacity: int = 1024):
         self.bits = np.zeros((n_users, (capacity + 7) // 8), np.uint8)
+        self.first = 0
 
-    def ensure(self, n_users: int, n_items: int) -> None:
-        """Grow to hold `n_users` x `n_items`."""
+    def ensure(self, n_users: int, n_items: int, oldest: int = 0) -> None:
+        """Hold `n_users` x items up to `n_items`; when columns run out, first forget items below `oldest`."""
         rows, cols = self.bits.shape
-        need_cols = (n_items + 7) // 8
-        if rows >= n_users and cols >= need_cols:
+        end = (n_items + 7) >> 3
+        if rows >= n_users and self.first + cols >= end:
             return
-        grown = np.zeros((max(rows, n_users), max(cols * 2, need_cols) if cols < need_cols else cols), np.uint8)
-        grown[:rows, :cols] = self.bits
-        self.bits = grown
+        drop = min(max((oldest >> 3) - self.first, 0), cols) if self.first + cols < end else 0
+        need = end - self.first - drop
+        grown = np.zeros((max(rows, n_users), cols if need <= cols else max(2 * cols, need)), np.uint8)
+        grown[:rows, :cols - drop] = self.bits[:, drop:]
+        self.bits, self.first = grown, self.first + drop
 
     def mark(self, users: np.ndarray, items: np.ndarray) -> None:
-        """Record that users[i] saw items[i, :]."""
+        """Record that users[i] saw items[i, :] (forgotten items stay forgotten)."""
         rows = np.broadcast_to(users[:, None], items.shape).ravel()
-        flat = items.ravel()
-        np.bitwise_or.at(self.bits, (rows, flat >> 3), (1 << (flat & 7)).astype(np.uint8))
+        flat = np.asarray(items, np.int64).ravel()
+        if self.first:
+            keep = flat >= 8 * self.first
+            rows, flat = rows[keep], flat[keep]
+        np.bitwise_or.at(self.bits, (rows, (flat >> 3) - self.first), (1 << (flat & 7)).astype(np.uint8))
 
     def seen_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Bool (n, r): users[i] already saw items[i, j]."""
         items = np.asarray(items, np.int64)
-        byte = self.bits[users[:, None], items >> 3]
-        return ((byte >> (items & 7).astype(np.uint8)) & 1).astype(bool)
+        column = (items >> 3) - self.first
+        byte = self.bits[users[:, None], np.maximum(column, 0)]
+        return (((byte >> (items & 7).astype(np.uint8)) & 1) | (column < 0)).astype(bool)
 
     def seen(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Bool (users, items): already shown."""
@@ -146,11 +158,15 @@ class SeenFilter:
             return np.zeros((len(users), 0), bool)
         # candidate pools are recent items, a narrow id range: copy only that band of bytes, then pick each
         # candidate's byte and bit (cheaper than unpacking the band when the candidates are a retrieved sample)
-        first, last = int(items.min()) >> 3, int(items.max()) >> 3
-        band = self.bits[users, first:last + 1]
-        byte = np.take(band, (items >> 3) - first, axis=1)
+        column = (items >> 3) - self.first
+        lowest = int(column.min())
+        low, high = max(lowest, 0), max(int(column.max()), 0)
+        band = self.bits[users, low:high + 1]
+        byte = np.take(band, np.maximum(column - low, 0), axis=1)
         byte >>= (items & 7).astype(np.uint8)
         byte &= 1
+        if lowest < 0:
+            byte[:, column < 0] = 1
         return byte.view(bool)
 
 
