@@ -4,9 +4,11 @@ Ground truth: inertia (how long an account's profile remembers) must lower BEP (
 and personalisation (share of each batch the model picks for the account) must raise the persona's diversity
 decline (relative decline of its top-level category entropy, first to last window; the decline relative to the
 control account is reported beside it but is not the verdict: the sandbox personalises the control account too).
-The persona is fitted on a sandbox user's recorded trace (statistical policy); every level runs `seeds` repeats on
-fresh worlds; the audit passes when the level means are strictly ordered and the extreme levels' 95% CIs are
-disjoint. Writes validation.json (kind=validation).
+The persona is fitted (statistical policy) on the recorded trace of a sandbox user chosen by a fixed rule: of the
+`user_candidates` users most devoted to one genre, the one whose recorded engagement is most concentrated on its
+favourite category (an audit can only see personalisation towards a person whose behaviour depends on category).
+Every level runs `seeds` repeats on fresh worlds; the audit passes when the level means are strictly ordered and the
+extreme levels' 95% CIs are disjoint. Writes validation.json (kind=validation).
 """
 
 from __future__ import annotations
@@ -37,20 +39,21 @@ VALIDATION_FILE = "validation.json"
 class ValidationSettings:
     """Levels, seeds and sizes of `audit validate` (defaults take a few minutes on two cores)."""
 
-    # profile memory is 10 * 100**inertia videos: 10, 20, 40 and 1000 against phases of 200 videos (levels above
-    # ~0.35 all remember longer than a phase, and their BEPs sit at the finite-sample floor together)
-    inertia_levels: tuple[float, ...] = (0.0, 0.15, 0.3, 1.0)
+    # the ground truth's levels (sandbox.groundtruth.GroundTruthPlan): profile memory 10 * 50**inertia videos, i.e.
+    # 10, 37, 136 and 500 videos against the depth protocol's default phases of 400 videos
+    inertia_levels: tuple[float, ...] = (0.0, 1 / 3, 2 / 3, 1.0)
     personalisation_levels: tuple[float, ...] = (0.0, 0.5, 1.0)
     seeds: int = 6
-    depth_steps: int = 200  # per phase
-    breadth_steps: int = 400  # per account
-    breadth_inertia: float = 0.35  # profile memory ~50 videos, so a bubble can form within the breadth run
+    depth_steps: int = 400  # per phase (the depth protocol's default N)
+    breadth_steps: int = 800  # per account (the breadth protocol's default N)
+    breadth_inertia: float = 0.8  # the sandbox's default profile memory (sandbox.profiles.Knobs), as in the ground truth
     window: int = 50
     users: int = 300
     creators: int = 100  # enough creators that every category keeps being supplied
     warmup_steps: int = 5
     advance_every: int = 10  # the world steps every 10 videos an account watches, so fresh videos keep coming
     user_videos: int = 300  # length of the sandbox user's recorded trace the persona is fitted on
+    user_candidates: int = 8  # recorded users to choose the persona's from (the most concentrated engagement wins)
     bootstrap: int = 200
     seed: int = 0
 
@@ -70,18 +73,48 @@ class ValidationSettings:
         return self.seeds * (len(self.inertia_levels) + len(self.personalisation_levels))
 
 
-def record_sandbox_user(world: SandboxWorld, folder: Path, videos: int) -> tuple[PersonaLike, list[Any]]:
-    """Record the simulated user most devoted to a genre the world carries, browsing its own feed (served by the platform,
-    answered by the users' response model, logged back into the world), as a Trace; its persona and trace."""
+def record_sandbox_user(world: SandboxWorld, folder: Path, videos: int, candidates: int = 8
+                        ) -> tuple[PersonaLike, list[Any]]:
+    """Record the `candidates` simulated users most devoted to one genre the world carries, each browsing its own feed
+    on a fresh copy of the world, and keep the one whose recorded engagement is most concentrated (see
+    `engagement_concentration`): its persona and trace. The others are kept beside it for the record."""
+    if (folder / "trace.json").is_file():
+        trace = read_trace(folder)
+        return SimplePersona(str(trace.header.persona_id)), [trace]
     platform = SandboxSource(world).platform(0)
     cat = platform.catalogue
-    share = np.bincount(cat.genre[:cat.size], minlength=platform.users.n_genres) / max(1, cat.size)
-    # the user most devoted to a genre the catalogue actually carries (a favourite never served teaches nothing)
-    user = int(np.argmax((platform.users.preferences * share).max(axis=1)))
-    persona = SimplePersona(f"sandbox-user-{user}")
+    carried = np.bincount(cat.genre[:cat.size], minlength=platform.users.n_genres) > 0
+    # a favourite never served teaches nothing, so only genres the catalogue carries count
+    devotion = np.where(carried[None, :], platform.users.preferences, 0.0).max(axis=1)
+    users = [int(u) for u in np.argsort(-devotion, kind="stable")[:max(1, candidates)]]
+    recorded = [(u, _record_user(world, u, folder.parent / "persona-candidates" / f"user-{u}", videos))
+                for u in users]
+    user, trace = max(recorded, key=lambda ut: engagement_concentration(ut[1]))
+    _record_user(world, user, folder, videos)
+    return SimplePersona(f"sandbox-user-{user}"), [read_trace(folder)]
+
+
+def engagement_concentration(trace: Any, min_views: int = 10) -> float:
+    """How much a recorded user's favourite category stands out: per top-level category with >= `min_views` views,
+    mean engagement (watched fraction of the video, capped at 1, plus 1 per like); the best minus the median."""
+    per: dict[str, list[float]] = {}
+    for step in trace.steps:
+        if step.category is not None and step.meta.duration_s:
+            value = min(step.watch_s / step.meta.duration_s, 1.0) + float(step.did("like"))
+            per.setdefault(step.category.top, []).append(value)
+    means = [float(np.mean(v)) for v in per.values() if len(v) >= min_views]
+    return max(means) - float(np.median(means)) if len(means) >= 2 else 0.0
+
+
+def _record_user(world: SandboxWorld, user: int, folder: Path, videos: int) -> Any:
+    """Simulated user `user` browsing its own feed on a fresh world (served by the platform, answered by the users'
+    response model, logged back into the world) for `videos` videos, as a Trace (read back if already recorded)."""
     if (folder / "trace.json").is_file():
-        return persona, [read_trace(folder)]
-    header = TraceHeader(f"sandbox-user-{user}", "sandbox", "sandbox", START, persona_id=persona.persona_id,
+        return read_trace(folder)
+    platform = SandboxSource(world).platform(0)
+    cat = platform.catalogue
+    persona_id = f"sandbox-user-{user}"
+    header = TraceHeader(persona_id, "sandbox", "sandbox", START, persona_id=persona_id,
                          extra={"user": user, "world": asdict(world) | {"knobs": dict(world.knobs)}})
     rng, when, index = np.random.default_rng(world.seed), START, 0
     with TraceWriter.create(folder, header) as writer:
@@ -103,7 +136,7 @@ def record_sandbox_user(world: SandboxWorld, folder: Path, videos: int) -> tuple
                 when += timedelta(seconds=float(r.watch_s[0, k]) + 0.5)
                 index += 1
         writer.update_header(ended_at=when)
-    return persona, [read_trace(folder)]
+    return read_trace(folder)
 
 
 def _agent(persona: PersonaLike, traces: list[Any]) -> Agent:
@@ -131,7 +164,8 @@ def run_validation(settings: ValidationSettings, out: Path, progress: Callable[[
     _check_settings(out, settings)
     base = SandboxWorld(seed=settings.seed, users=settings.users, creators=settings.creators,
                         warmup_steps=settings.warmup_steps)
-    persona, traces = record_sandbox_user(base, out / "persona-trace", settings.user_videos)
+    persona, traces = record_sandbox_user(base, out / "persona-trace", settings.user_videos,
+                                          settings.user_candidates)
     agent = _agent(persona, traces)
     depth_values = [_audit(settings, agent, "depth", "inertia", level, out, progress)
                     for level in settings.inertia_levels]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from audit.validation import ValidationSettings, _level_block, run_validation
+from audit.validation import ValidationSettings, _level_block, engagement_concentration, run_validation
 from recorder.errors import PersonaActError
 
 
@@ -35,3 +35,19 @@ def test_audit_ranks_the_sandbox_knobs(tmp_path):
     assert all(len(level["values"]) == 3 for level in report["depth"]["levels"])
     with pytest.raises(PersonaActError, match="other settings"):
         run_validation(ValidationSettings(seeds=2), tmp_path / "v")
+
+
+def test_engagement_concentration_by_hand():
+    from recorder.trace import Action, Category, Trace
+    from tests.builders import make_header, make_step
+
+    steps, index = [], 0
+    for top, watch, like, n in (("Food", 15.0, True, 10), ("Games", 3.0, False, 10), ("Music", 6.0, False, 10),
+                                ("Dance", 30.0, True, 9)):  # Dance: too few views to count
+        for _ in range(n):
+            steps.append(make_step(index, watch, category=Category((top,)),
+                                   actions=(Action("like"),) if like else ()))
+            index += 1
+    # durations are 30 s: Food 0.5 + 1 like, Games 0.1, Music 0.2 -> best 1.5 minus median 0.2
+    assert engagement_concentration(Trace(make_header("p"), tuple(steps))) == pytest.approx(1.3)
+    assert engagement_concentration(Trace(make_header("p"), tuple(steps[:10]))) == 0.0  # one category: no contrast
