@@ -72,6 +72,10 @@ class Recommender(abc.ABC):
     def score(self, users: np.ndarray, items: np.ndarray, ctx: RecContext) -> np.ndarray:
         """Scores of shape (len(users), len(items)); higher = recommend sooner."""
 
+    def zscores(self, users: np.ndarray, items: np.ndarray, ctx: RecContext, scale: float = 1.0) -> np.ndarray:
+        """`scale` x each user's scores z-scored over `items` (float32); a model may compute this directly."""
+        return zscore_rows(self.score(users, items, ctx), scale)
+
 
 class ReRanker(abc.ABC):
     """Reorders each user's shortlist; returns new scores (descending = final order)."""
@@ -231,17 +235,18 @@ class Pipeline:
 
     def _slates(self, users: np.ndarray, candidates: np.ndarray, k: int, ctx: RecContext,
                 seen: SeenFilter | None) -> np.ndarray:
-        scores = self.recommender.score(users, candidates, ctx).astype(np.float32)
         if self.recommender.personalised and ctx.profiles is not None:
             # the model is retrained on a schedule; the profile moves after every video
             cat, profiles = ctx.catalogue, ctx.profiles
-            scores = zscore_rows(scores, profiles.config.model_weight)
+            scores = self.recommender.zscores(users, candidates, ctx, profiles.config.model_weight)
             scores += profiles.item_scores(users, cat.paths(candidates), cat.creator[candidates])
             if profiles.config.temperature > 0:  # serving samples (Plackett-Luce) rather than taking a strict top k
                 noise = gumbel(ctx.rng, scores.shape)
                 if profiles.config.temperature != 1.0:
                     noise *= profiles.config.temperature
                 scores += noise
+        else:
+            scores = self.recommender.score(users, candidates, ctx).astype(np.float32)
         if seen is not None:
             np.putmask(scores, seen.seen(users, candidates), -np.inf)
         cand = np.broadcast_to(candidates[None, :], scores.shape)

@@ -117,6 +117,24 @@ class BPRMatrixFactorisation(Recommender):
         user_vecs = torch.from_numpy(_rows(self._arrays["user"], users))
         return torch.addmm(torch.from_numpy(bias)[None, :], user_vecs, torch.from_numpy(vectors).T).numpy()
 
+    def zscores(self, users: np.ndarray, items: np.ndarray, ctx: RecContext, scale: float = 1.0) -> np.ndarray:
+        """Scores z-scored per user in one matrix product: a user's mean and variance over the items follow from
+        the items' mean and covariance of [vector, bias] (float64, tiny), so no pass over the (users x items) scores
+        is needed to standardise them: z = [a*p_u, a, -a*mean_u] . [vector, bias, 1] with a = scale / std_u."""
+        if not self._arrays or len(items) < 2:
+            return super().zscores(users, items, ctx, scale)
+        vectors, bias = self._item_vectors(items, ctx)
+        side = np.concatenate([vectors, bias[:, None]], 1).astype(np.float64)  # (items, dim + 1)
+        mean, cov = side.mean(0), np.cov(side, rowvar=False, bias=True)
+        user = np.concatenate([_rows(self._arrays["user"], users), np.ones((len(users), 1), np.float32)], 1)
+        user64 = user.astype(np.float64)
+        centre = user64 @ mean
+        std = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", user64, cov, user64), 0.0))
+        a = scale / np.where(std > 0, std, 1.0)
+        left = np.concatenate([a[:, None] * user64, -(a * centre)[:, None]], 1).astype(np.float32)
+        right = np.concatenate([vectors, bias[:, None], np.ones((len(items), 1), np.float32)], 1)
+        return torch.mm(torch.from_numpy(left), torch.from_numpy(np.ascontiguousarray(right.T))).numpy()
+
     def _item_vectors(self, items: np.ndarray, ctx: RecContext) -> tuple[np.ndarray, np.ndarray]:
         # the pipeline scores the same candidate pool in user chunks: build the item side once per pool
         key = np.asarray(items, np.int64).tobytes()
