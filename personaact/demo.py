@@ -36,8 +36,8 @@ class DemoError(ValueError, PersonaActError):
 class DemoSize:
     """How big each stage is. The defaults are what `make demo` runs; tests pass `DemoSize.small()`."""
 
-    users: int = 200  # simulated users of the sandbox world
-    creators: int = 20
+    users: int = 300  # simulated users of the sandbox world
+    creators: int = 100  # enough fresh supply that a feed can narrow without running dry (as in `audit validate`)
     recorded_videos: int = 300  # length of the simulated user's recorded trace persona A is fitted on
     breadth_steps: int = 300  # videos per account in the sandbox breadth audits
     depth_steps: int = 150  # videos per phase in the depth audits

@@ -63,7 +63,9 @@ def sandbox_world(size: DemoSize) -> SandboxWorld:
 
     # 20 warm-up steps: the pool then holds creators' own posts (captions with hashtags) rather than the seed
     # catalogue's text-free items, so a feed without platform labels (the virtual phone) can be categorised
-    return SandboxWorld(seed=size.seed, users=size.users, creators=size.creators, recommender="mf", warmup_steps=20)
+    # the world advances every 10 videos of an outside account, so new posts keep arriving (as in `audit validate`)
+    return SandboxWorld(seed=size.seed, users=size.users, creators=size.creators, recommender="mf", warmup_steps=20,
+                        advance_every=10)
 
 
 def persona_from_behaviour(persona_id: str, traces: Sequence[Trace], folders: Sequence[Path] | None,
