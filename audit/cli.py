@@ -23,6 +23,10 @@ TracesOpt = Annotated[list[Path] | None, typer.Option(help="The persona's own tr
                                                             "them).")]
 OutOpt = Annotated[Path, typer.Option(help="Audit folder to create (refused when non-empty without --resume).")]
 ResumeOpt = Annotated[bool, typer.Option(help="Carry on an interrupted audit in --out.", show_default=True)]
+RepeatsOpt = Annotated[int, typer.Option(help="Fresh accounts/seeds; mean and CI across them.", show_default=True)]
+SeedOpt = Annotated[int, typer.Option(help="Seed of repeat 0.", show_default=True)]
+AppOpt = Annotated[str, typer.Option(help="App profile (virtual and real phones).", show_default=True)]
+RayOpt = Annotated[bool, typer.Option(help="Sandbox repeats as Ray tasks.", show_default=True)]
 
 
 def _run(protocol: str, feed: str, persona: Path, policy: str, traces: list[Path] | None, steps: int | None,
@@ -71,13 +75,9 @@ def breadth_command(persona: PersonaOpt, out: OutOpt, feed: FeedOpt = "sandbox",
                     traces: TracesOpt = None,
                     steps: Annotated[int, typer.Option(help="Videos per account.", show_default=True)] = 800,
                     resume: ResumeOpt = False,
-                    repeats: Annotated[int, typer.Option(help="Fresh accounts/seeds; mean and CI across them.",
-                                                         show_default=True)] = 1,
+                    repeats: RepeatsOpt = 1,
                     window: Annotated[int, typer.Option(help="Videos per diversity window.", show_default=True)] = 50,
-                    seed: Annotated[int, typer.Option(help="Seed of repeat 0.", show_default=True)] = 0,
-                    app: Annotated[str, typer.Option(help="App profile (virtual and real phones).",
-                                                     show_default=True)] = "douyin",
-                    ray: Annotated[bool, typer.Option(help="Sandbox repeats as Ray tasks.", show_default=True)] = False,
+                    seed: SeedOpt = 0, app: AppOpt = "douyin", ray: RayOpt = False,
                     config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Breadth: the persona and a control account side by side; diversity per window and its relative decline."""
     try:
@@ -92,11 +92,7 @@ def depth_command(persona: PersonaOpt, out: OutOpt, feed: FeedOpt = "sandbox", p
                   steps: Annotated[int, typer.Option(help="Videos per phase (cultivation, then reversal).",
                                                      show_default=True)] = 400,
                   resume: ResumeOpt = False,
-                  repeats: Annotated[int, typer.Option(help="Fresh accounts/seeds.", show_default=True)] = 1,
-                  seed: Annotated[int, typer.Option(help="Seed of repeat 0.", show_default=True)] = 0,
-                  app: Annotated[str, typer.Option(help="App profile (virtual and real phones).",
-                                                   show_default=True)] = "douyin",
-                  ray: Annotated[bool, typer.Option(help="Sandbox repeats as Ray tasks.", show_default=True)] = False,
+                  repeats: RepeatsOpt = 1, seed: SeedOpt = 0, app: AppOpt = "douyin", ray: RayOpt = False,
                   config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Depth: cultivate the account with the persona, then browse as the reversed persona; BEP and top-10 shift."""
     try:
