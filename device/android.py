@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from device.base import DeviceDisconnected, DeviceError, HierarchyTimeout, Preflight, PreflightError
-from device.touch import TouchEvent, parse_axes, parse_touches
+from recorder.capture.getevent import TouchEvent, parse_axes, parse_touches
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -190,7 +190,7 @@ class AndroidDevice:
         if info is None:
             raise PreflightError(f"{package} is not installed on {self.serial}; install it from the app store and log in")
         try:
-            axes = parse_axes(self.shell("getevent -lp"))
+            axes = parse_axes(self.shell("getevent -lp"), (int(width), int(height)))
         except ValueError as err:
             raise PreflightError(str(err)) from err
         return Preflight(self.serial, int(sdk_text), int(width), int(height), int(density.group(1)) if density else 0,
@@ -260,15 +260,16 @@ class AndroidDevice:
         self._call("type text", paste)
 
     def touch_events(self, max_events: int | None = None, idle_timeout_s: float = 30.0) -> Iterator[TouchEvent]:
-        """Stream `getevent -lt` as touches in screen pixels; ends after `max_events` or `idle_timeout_s` of silence."""
+        """Stream `getevent -lt` as per-finger touches (protocol B slots) in screen pixels; ends after `max_events` or
+        `idle_timeout_s` of silence."""
         width, height = self._call("read the screen size", lambda: self._u2.window_size())
-        axes = parse_axes(self.shell("getevent -lp"))
+        axes = parse_axes(self.shell("getevent -lp"), (int(width), int(height)))
         with self._guard("stream touch events"):
             stream = self._adb.shell("getevent -lt", stream=True)
         stream.conn.settimeout(idle_timeout_s)
         lines = stream.conn.makefile("r", encoding="utf-8", errors="replace")
         try:
-            for count, event in enumerate(parse_touches(_lines(lines), axes, (width, height)), start=1):
+            for count, event in enumerate(parse_touches(_lines(lines), axes), start=1):
                 yield event
                 if max_events is not None and count >= max_events:
                     return

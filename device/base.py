@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from device.touch import TouchEvent
+from recorder.capture.getevent import TouchAxes, TouchEvent
 from recorder.errors import PersonaActError
 
 
@@ -40,7 +40,7 @@ class Preflight:
     unlocked: bool
     package: str
     app_version: str | None
-    touch_axes: dict[str, tuple[int, int]]
+    touch_axes: TouchAxes  # the multi-touch panel's ranges, scaled onto width x height
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
@@ -106,7 +106,7 @@ class Device(Protocol):
         ...
 
     def touch_events(self, max_events: int | None = None) -> Iterator[TouchEvent]:
-        """Stream the touchscreen's events in screen pixels."""
+        """Stream the touchscreen's per-finger events (down/move/up with their slot) in screen pixels."""
         ...
 
     def push(self, local: Path, remote: str) -> int:

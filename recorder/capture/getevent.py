@@ -129,6 +129,21 @@ class Contact:
         return self.end.t_s - self.start.t_s
 
 
+@dataclass(frozen=True)
+class TouchEvent:
+    """One finger change as it happens: down, move or up of the finger in `slot`, at `t_s` (device uptime), pixels."""
+
+    t_s: float
+    kind: str
+    x: int
+    y: int
+    slot: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("down", "move", "up"):
+            raise ValueError(f"TouchEvent.kind must be down, move or up, got {self.kind!r}")
+
+
 @dataclass
 class _Slot:
     tracking_id: int | None = None
@@ -142,11 +157,14 @@ class _Slot:
 class MultiTouchParser:
     """Protocol B state machine: slots, tracking ids and SYN_REPORT frames; feed lines, collect finished contacts."""
 
-    def __init__(self, axes: TouchAxes):
+    def __init__(self, axes: TouchAxes, keep_events: bool = False):
         self.axes = axes
         self._slots: dict[int, _Slot] = {}
         self._current = 0
         self._ended: list[Contact] = []
+        # Per-finger changes for live streams (`feed_events`); off when only finished contacts are wanted.
+        self._keep_events = keep_events
+        self._events: list[TouchEvent] = []
         self._dropping = False
         self.lines = 0
         self.dropped_frames = 0
@@ -170,6 +188,18 @@ class MultiTouchParser:
         self._event(event)
         return []
 
+    def feed_events(self, line: str) -> list[TouchEvent]:
+        """Consume one line; return the per-finger changes (down, move, up) its SYN_REPORT completed."""
+        if not self._keep_events:
+            raise ValueError("MultiTouchParser(keep_events=True) is needed for feed_events")
+        self.feed(line)
+        events, self._events = self._events, []
+        return events
+
+    def _emit(self, t_s: float, kind: str, slot: int, point: TouchPoint) -> None:
+        if self._keep_events:
+            self._events.append(TouchEvent(t_s, kind, point.x, point.y, slot))
+
     def _event(self, event: RawEvent) -> None:
         value = int(event.value, 16) if re.fullmatch(r"[0-9a-fA-F]+", event.value) else 0
         if event.code == "ABS_MT_SLOT":
@@ -181,6 +211,7 @@ class MultiTouchParser:
             else:
                 if slot.points:  # a new finger in a slot whose lift we never saw
                     self._ended.append(Contact(self._current, slot.tracking_id or -1, tuple(slot.points), False))
+                    self._emit(event.t_s, "up", self._current, slot.points[-1])
                 self._slots[self._current] = _Slot(tracking_id=value, x=slot.x, y=slot.y)
             self._slot().dirty = True
         elif event.code in (AXIS_X, AXIS_Y):
@@ -202,9 +233,11 @@ class MultiTouchParser:
             if slot.tracking_id is None:
                 if slot.points:
                     self._ended.append(_lifted(number, slot, t_s))
+                    self._emit(t_s, "up", number, slot.points[-1])
                 self._slots[number] = _Slot(x=slot.x, y=slot.y)
             elif slot.x is not None and slot.y is not None:
                 slot.points.append(TouchPoint(t_s, *self.axes.to_pixels(slot.x, slot.y)))
+                self._emit(t_s, "down" if len(slot.points) == 1 else "move", number, slot.points[-1])
         ended, self._ended = self._ended, []
         return ended
 
@@ -227,3 +260,10 @@ def parse_contacts(lines: Iterable[str], axes: TouchAxes) -> Iterator[Contact]:
     for line in lines:
         yield from parser.feed(line)
     yield from parser.finish()
+
+
+def parse_touches(lines: Iterable[str], axes: TouchAxes) -> Iterator[TouchEvent]:
+    """Per-finger down/move/up changes in a stream of `getevent -lt` lines, as each SYN_REPORT completes them."""
+    parser = MultiTouchParser(axes, keep_events=True)
+    for line in lines:
+        yield from parser.feed_events(line)

@@ -29,7 +29,7 @@ def test_twenty_videos_match_ground_truth(rig_factory, app):
     rig = rig_factory(app)
     feed = rig.phone_feed()
     assert feed.preflight.sdk == 33 and (feed.preflight.width, feed.preflight.height) == (1080, 2400)
-    assert feed.preflight.app_version == "29.3.0" and feed.preflight.touch_axes["ABS_MT_POSITION_X"] == (0, 4095)
+    assert feed.preflight.app_version == "29.3.0" and feed.preflight.touch_axes.x == (0, 4095)
     obs = feed.current()
     for position in range(20):
         assert obs.screen == "video" and obs.position == position
@@ -132,6 +132,22 @@ def test_touch_events_follow_gestures(rig):
     reader.join(10)
     assert [e.kind for e in events] == ["down", "up"]
     assert abs(events[0].x - 300) <= 1 and abs(events[0].y - 700) <= 1
+
+
+def test_touch_events_keep_two_fingers_apart(rig):
+    import threading
+
+    from device.virtual.server import wait_until
+
+    events = []
+    reader = threading.Thread(target=lambda: events.extend(rig.device.touch_events(max_events=6, idle_timeout_s=5)))
+    reader.start()
+    assert wait_until(lambda: rig.phone.touch._listeners, 5)
+    rig.phone.touch.multi_gesture([[(400, 1200), (200, 1200)], [(700, 1200), (900, 1200)]], 0.2, steps=1)
+    reader.join(10)
+    by_slot = {slot: [(e.kind, e.x) for e in events if e.slot == slot] for slot in (0, 1)}
+    assert [k for k, _ in by_slot[0]] == ["down", "move", "up"] and [k for k, _ in by_slot[1]] == ["down", "move", "up"]
+    assert [x for _, x in by_slot[0]] == [400, 200, 200] and [x for _, x in by_slot[1]] == [700, 900, 900]
 
 
 def test_push_and_pull_files(rig, tmp_path):

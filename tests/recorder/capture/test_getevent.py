@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from recorder.capture.gestures import GestureConfig, classify
-from recorder.capture.getevent import GeteventError, MultiTouchParser, TouchAxes, parse_axes, parse_contacts, parse_line
+from recorder.capture.getevent import (
+    GeteventError,
+    MultiTouchParser,
+    TouchAxes,
+    parse_axes,
+    parse_contacts,
+    parse_line,
+    parse_touches,
+)
 
 # `getevent -lp` of a phone with a 1080x2400 screen and a panel reporting 0..4095 x 0..9599 (recorded format).
 LP = """add device 1: /dev/input/event2
@@ -162,3 +170,14 @@ def test_other_devices_are_ignored(axes):
     keys = ["[     1.000000] /dev/input/event2: EV_KEY       KEY_VOLUMEDOWN       DOWN",
             "[     1.000000] /dev/input/event2: EV_SYN       SYN_REPORT           00000000"]
     assert list(parse_contacts(keys + tap(2.0, 10, 10, 1), axes))[0].start.t_s == 2.0
+
+
+def test_live_events_follow_each_slot_and_close_a_finger_whose_lift_was_lost(axes):
+    lines = (frame(1.0, *down(0, 10, 400, 1200)) + frame(1.05, *down(1, 11, 700, 1200))
+             + frame(1.10, ("EV_ABS", "ABS_MT_SLOT", "00000001"), *pos(800, 1200))
+             + frame(1.20, ("EV_ABS", "ABS_MT_SLOT", "00000000"), ("EV_ABS", "ABS_MT_TRACKING_ID", "0000000c")))
+    events = [(e.kind, e.slot, e.x) for e in parse_touches(lines, axes)]
+    # Slot 0 got a new tracking id without a lift: its old finger ends there and the new one starts in place.
+    assert events == [("down", 0, 400), ("down", 1, 700), ("move", 1, 800), ("up", 0, 400), ("down", 0, 400)]
+    with pytest.raises(ValueError, match="keep_events"):
+        MultiTouchParser(axes).feed_events(lines[0])
