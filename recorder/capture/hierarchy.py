@@ -19,6 +19,7 @@ from recorder.errors import PersonaActError
 from recorder.trace import VideoMeta
 
 STATE_KINDS = ("video", "ad", "live", "popup", "login_wall", "other")
+FEED_SCREENS = ("video", "ad", "live")  # the kinds a Trace keeps as videos (and whose frames may be stored)
 EDIT_CLASS = "android.widget.EditText"
 _BOUNDS_RE = re.compile(r"\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]")
 
@@ -200,7 +201,7 @@ class UiState:
     @property
     def key(self) -> str | None:
         """The metadata key of the video shown (None on popups, login walls and other screens)."""
-        return metadata_key(self.meta) if self.kind in ("video", "ad", "live") else None
+        return metadata_key(self.meta) if self.kind in FEED_SCREENS else None
 
     def control_at(self, x: int, y: int) -> str | None:
         """The named control under (x, y), front-most (panels and dialogs) first; 'video' for the surface."""

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from recorder.asr import ASRConfig, Transcriber
+from recorder.capture.hierarchy import FEED_SCREENS
 from recorder.capture.session import CAPTURE_DIR, MEDIA, read_capture
 from recorder.files import atomic_write_bytes
 from recorder.store import STEPS_FILE, read_trace
 from recorder.trace import Step
 
-FEED_SCREENS = ("video", "ad", "live")
 PROCESS_DIR = "process"
 TRANSCRIPTS = "transcripts.jsonl"
 ASR_RATE = 16_000

@@ -1,0 +1,255 @@
+"""Blank the screen recording wherever it is not known to show the feed: black frames and silence, re-encoded in place.
+
+Hierarchy samples are sparse (0.15-1 s apart), so a stretch is kept only when it lies between two consecutive feed
+samples (a video, ad or live room with no share sheet open; the share sheet lists the participant's contacts).
+From the last feed sample before any other sample (a chat, settings, a popup, another app, a failed dump) to the
+end of the first feed sample after it, the screen is black and the sound silent; so is everything before the first
+feed sample and after the last one. Host times map onto the media timeline through frames.jsonl (host time beside
+device PTS, least-delayed frame). The result replaces screen.mkv atomically; capture/redaction.json records what was
+blanked and the hash of the file written, so a second run over the same file does nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recorder.capture.hierarchy import FEED_SCREENS, HierarchyError, ScreenRules, UiState, read_state
+from recorder.capture.session import MEDIA, Capture, read_capture
+from recorder.files import default_mode, loads_strict, write_json_atomic
+
+REDACTION = "redaction.json"
+UNREDACTED = "screen.unredacted.mkv"
+REDACTION_SCHEMA = 1
+
+
+def kept_screen(state: UiState | None) -> bool:
+    """Whether a hierarchy sample shows a screen whose frames may be stored (feed, no contact list on screen)."""
+    return state is not None and state.kind in FEED_SCREENS and state.panel != "share"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One hierarchy sample on the host clock: the dump call [start_h, end_h] and the screen it showed."""
+
+    start_h: float
+    end_h: float
+    screen: str  # a UiState kind, "share sheet", "failed dump" or "unreadable dump"
+
+    @property
+    def feed(self) -> bool:
+        """Whether the sample showed a kept feed screen."""
+        return self.screen in FEED_SCREENS
+
+
+@dataclass(frozen=True)
+class Blank:
+    """A stretch of host time whose frames are blacked out and audio silenced; None = open-ended."""
+
+    start_h: float | None
+    end_h: float | None
+    screens: tuple[str, ...]
+
+    def bounds(self) -> tuple[float, float]:
+        """(start, end) with open ends as infinities."""
+        return (-math.inf if self.start_h is None else self.start_h, math.inf if self.end_h is None else self.end_h)
+
+
+@dataclass
+class Redaction:
+    """What a redaction run did; written as capture/redaction.json."""
+
+    blanks: list[Blank] = field(default_factory=list)
+    offset_s: float | None = None  # host seconds minus media seconds
+    ui_samples: int = 0
+    feed_samples: int = 0
+    video_frames: int = 0
+    video_frames_blanked: int = 0
+    audio_samples: int = 0
+    audio_samples_silenced: int = 0
+    media_bytes: int = 0
+    media_sha256: str = ""
+    unredacted: str | None = None
+    problems: list[str] = field(default_factory=list)
+    already: bool = False  # this run found the file already redacted (not stored)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON record, with each blank's media times beside its host times."""
+        data = asdict(self)
+        data.pop("already")
+        data["schema_version"] = REDACTION_SCHEMA
+        data["blanks"] = [{**asdict(b), "screens": list(b.screens), "start_media_s": self._media(b.start_h),
+                           "end_media_s": self._media(b.end_h)} for b in self.blanks]
+        return data
+
+    def _media(self, h: float | None) -> float | None:
+        return None if h is None or self.offset_s is None else round(h - self.offset_s, 4)
+
+
+def marks(capture: Capture, rules: ScreenRules) -> list[Mark]:
+    """Every hierarchy sample, failed and unreadable ones included (they are not known to show the feed)."""
+    out = []
+    for sample in capture.ui:
+        end = sample.h + sample.dump_s
+        if sample.xml is None:
+            out.append(Mark(sample.h, end, "failed dump"))
+            continue
+        try:
+            state: UiState | None = read_state(sample.xml, rules)
+        except HierarchyError:
+            state = None
+        screen = "unreadable dump" if state is None else "share sheet" if state.panel == "share" else state.kind
+        out.append(Mark(sample.h, end, screen))
+    return sorted(out, key=lambda m: m.start_h)
+
+
+def blanks(samples: Sequence[Mark]) -> list[Blank]:
+    """The stretches not bracketed by consecutive feed samples, merged, in order."""
+    feed = [i for i, m in enumerate(samples) if m.feed]
+    if not feed:
+        return [Blank(None, None, tuple(sorted({m.screen for m in samples})) or ("no hierarchy samples",))]
+    out = [Blank(None, samples[feed[0]].end_h, ("before the first feed sample",))]
+    for a, b in zip(feed, feed[1:], strict=False):
+        if b > a + 1:
+            out.append(Blank(samples[a].start_h, samples[b].end_h, tuple(sorted({m.screen for m in samples[a + 1:b]}))))
+    out.append(Blank(samples[feed[-1]].start_h, None, ("after the last feed sample",)))
+    merged = [out[0]]
+    for blank in out[1:]:
+        last = merged[-1]
+        if blank.bounds()[0] <= last.bounds()[1]:
+            end = None if None in (last.end_h, blank.end_h) else max(last.end_h or 0.0, blank.end_h or 0.0)
+            merged[-1] = Blank(last.start_h, end, tuple(dict.fromkeys(last.screens + blank.screens)))
+        else:
+            merged.append(blank)
+    return merged
+
+
+class Timeline:
+    """Answers 'is this media time blanked?' for sorted, merged blanks (host times shifted by the clock offset)."""
+
+    def __init__(self, spans: Sequence[Blank], offset_s: float | None):
+        shift = 0.0 if offset_s is None else offset_s
+        # Without a clock offset nothing can be placed: everything is blanked.
+        pairs = [b.bounds() for b in spans] if offset_s is not None else [(-math.inf, math.inf)]
+        self.starts = [lo - shift for lo, _ in pairs]
+        self.ends = [hi - shift for _, hi in pairs]
+
+    def blanked(self, t: float) -> bool:
+        """Whether media second `t` falls in a blank."""
+        i = bisect.bisect_right(self.starts, t) - 1
+        return i >= 0 and t <= self.ends[i]
+
+    def silence(self, t0: float, n: int, rate: int) -> Any:
+        """A boolean mask over `n` samples starting at media second `t0`: True where the sound must go."""
+        import numpy as np
+
+        times = t0 + np.arange(n) / rate
+        mask = np.zeros(n, dtype=bool)
+        for lo, hi in zip(self.starts, self.ends, strict=True):
+            if hi >= t0 and lo <= times[-1]:
+                mask |= (times >= lo) & (times <= hi)
+        return mask
+
+
+def clock_offset(capture: Capture) -> float | None:
+    """Host seconds minus device PTS seconds, from the least-delayed decoded frame (as `record process` maps them)."""
+    offsets = [f.h - f.pts / 1e6 for f in capture.frames]
+    return min(offsets) if offsets else None
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def recorded(capture_dir: Path) -> dict[str, Any] | None:
+    """capture/redaction.json when it describes the screen.mkv there now (the file is already redacted), else None."""
+    path, media = capture_dir / REDACTION, capture_dir / MEDIA
+    if not path.is_file() or not media.is_file():
+        return None
+    try:
+        data = loads_strict(path.read_bytes())
+    except ValueError:
+        return None
+    ok = isinstance(data, dict) and data.get("media_bytes") == media.stat().st_size
+    return data if ok and data.get("media_sha256") == sha256_file(media) else None
+
+
+def blanked_spans(capture_dir: Path) -> list[tuple[float, float]]:
+    """Host-time (start, end) of the blanks of an already redacted recording (open ends as infinities)."""
+    data = recorded(capture_dir)
+    if data is None:
+        return []
+    spans = []
+    for blank in data.get("blanks", []):
+        lo, hi = blank.get("start_h"), blank.get("end_h")
+        spans.append((-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi)))
+    return spans
+
+
+def redact_capture(capture_dir: str | Path, rules: ScreenRules, keep_unredacted: bool = False,
+                   progress: Callable[[int], None] | None = None) -> Redaction | None:
+    """Black out non-feed stretches of capture/screen.mkv in place; None when there is no screen recording."""
+    from recorder.capture.transcode import transcode
+
+    capture_dir = Path(capture_dir)
+    media = capture_dir / MEDIA
+    if not media.is_file():
+        return None
+    if (done := recorded(capture_dir)) is not None:
+        return Redaction(offset_s=done.get("offset_s"), media_sha256=str(done.get("media_sha256")), already=True)
+    capture = read_capture(capture_dir)
+    samples = marks(capture, rules)
+    report = Redaction(blanks=blanks(samples), offset_s=clock_offset(capture), ui_samples=len(samples),
+                       feed_samples=sum(m.feed for m in samples))
+    if report.offset_s is None:
+        report.problems.append("frames.jsonl has no frames: the hierarchy cannot be placed on the video's timeline, "
+                               "so the whole recording is blanked")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{MEDIA}.", suffix=".mkv", dir=capture_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    end_s = max((f.pts / 1e6 for f in capture.frames), default=None)
+    try:
+        wrote = transcode(media, tmp, Timeline(report.blanks, report.offset_s), report, progress, end_s)
+        if keep_unredacted:
+            report.unredacted = _keep(media, capture_dir / UNREDACTED)
+        if wrote:
+            _fsync(tmp)
+            os.chmod(tmp, media.stat().st_mode & 0o7777 or default_mode())
+            os.replace(tmp, media)
+        else:
+            media.unlink()  # nothing in it decodes, so nothing in it can be checked: not kept
+    finally:
+        tmp.unlink(missing_ok=True)
+    if wrote:
+        report.media_bytes, report.media_sha256 = media.stat().st_size, sha256_file(media)
+    write_json_atomic(capture_dir / REDACTION, report.to_dict())
+    return report
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _keep(media: Path, target: Path) -> str:
+    """A second name for the raw file before it is replaced (a hard link: no copy, and a crash loses neither)."""
+    import shutil
+
+    if not target.exists():
+        try:
+            os.link(media, target)
+        except OSError:
+            shutil.copy2(media, target)
+    return target.name
