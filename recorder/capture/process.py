@@ -2,7 +2,9 @@
 
 Resumable and idempotent: every output is a file named after its step (frames/000012_01.jpg, audio/000012.wav) or a
 line of process/transcripts.jsonl; a re-run skips what exists and rewrites steps.jsonl atomically with the same
-result. Only feed screens (videos, ads, live rooms) get frames and audio; other screens are never stored.
+result. Only feed screens (videos, ads, live rooms) get frames and audio; other screens are never stored. Given the
+app profile, it first redacts the screen recording when `record start` did not (a crash before finalising), and key
+frames are never taken inside a redacted (black) stretch.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from recorder.asr import ASRConfig, Transcriber
-from recorder.capture.hierarchy import FEED_SCREENS
+from recorder.capture.hierarchy import FEED_SCREENS, ScreenRules
+from recorder.capture.recorder import redact_recording
+from recorder.capture.redact import blanked_spans, recorded
 from recorder.capture.session import CAPTURE_DIR, MEDIA, read_capture
 from recorder.files import atomic_write_bytes
 from recorder.store import STEPS_FILE, read_trace
@@ -57,6 +61,7 @@ class ProcessReport:
     audio: int = 0
     transcripts: int = 0
     categories: int = 0
+    redacted: bool = False  # this run redacted the screen recording
     problems: list[str] = field(default_factory=list)
 
 
@@ -80,8 +85,12 @@ def _due(t: float, start: float, end: float, taken: int, config: ProcessConfig) 
     return taken < config.max_frames and t >= first + taken * config.frame_interval_s
 
 
-def extract_frames(folder: Path, steps: list[Step], offset: float, config: ProcessConfig) -> tuple[dict[int, list[str]], int]:
-    """Key frames of each feed step as JPEGs (existing files are kept); returns paths by step index and how many are new."""
+def extract_frames(folder: Path, steps: list[Step], offset: float, config: ProcessConfig,
+                   blanked: list[tuple[float, float]] | None = None) -> tuple[dict[int, list[str]], int]:
+    """Key frames of each feed step as JPEGs (existing files are kept); returns paths by step index and how many are new.
+
+    Frames at host times inside `blanked` (redacted, black) are passed over: the key frame comes from the next one.
+    """
     import av
     import cv2
 
@@ -99,7 +108,7 @@ def extract_frames(folder: Path, steps: list[Step], offset: float, config: Proce
             host = float(frame.pts * (stream.time_base or 0)) + offset
             while cursor < len(order) and order[cursor][1][1] <= host:
                 cursor += 1
-            if cursor >= len(order) or host < order[cursor][1][0]:
+            if cursor >= len(order) or host < order[cursor][1][0] or any(lo <= host <= hi for lo, hi in blanked or ()):
                 continue
             index, (start, end) = order[cursor]
             if not _due(host, start, end, len(found[index]), config):
@@ -251,12 +260,13 @@ def transcribe_clips(folder: Path, clips: dict[int, str], config: ProcessConfig,
     return done
 
 
-def process_trace(folder: str | Path, config: ProcessConfig | None = None,
-                  progress: Callable[[int], None] | None = None) -> ProcessReport:
-    """Add key frames, audio, transcripts and categories to a recorded trace folder."""
+def process_trace(folder: str | Path, config: ProcessConfig | None = None, progress: Callable[[int], None] | None = None,
+                  rules: ScreenRules | None = None, keep_unredacted: bool = False) -> ProcessReport:
+    """Add key frames, audio, transcripts and categories to a recorded trace folder (redacting it first given `rules`)."""
     folder = Path(folder)
     config = config or ProcessConfig()
     report = ProcessReport()
+    _redact_first(folder, rules, keep_unredacted, report)
     trace = read_trace(folder)
     steps = list(trace.steps)
     report.steps = len(steps)
@@ -267,7 +277,7 @@ def process_trace(folder: str | Path, config: ProcessConfig | None = None,
     if offset is None:
         report.problems.append(f"{media}: no screen recording (or no decoded frames): no key frames, audio or transcripts")
     else:
-        frames, report.frames = extract_frames(folder, steps, offset, config)
+        frames, report.frames = extract_frames(folder, steps, offset, config, blanked_spans(folder / CAPTURE_DIR))
         audio = decode_audio(folder)
         if audio is None:
             report.problems.append(f"{media}: no audio stream (video-only recording): no per-video audio or transcripts")
@@ -295,6 +305,19 @@ def process_trace(folder: str | Path, config: ProcessConfig | None = None,
     body = "".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in updated)
     atomic_write_bytes(folder / STEPS_FILE, body.encode("utf-8"))
     return report
+
+
+def _redact_first(folder: Path, rules: ScreenRules | None, keep_unredacted: bool, report: ProcessReport) -> None:
+    """Redact the screen recording if `record start` did not get to it; without a profile, say it is unredacted."""
+    media = folder / CAPTURE_DIR / MEDIA
+    if not media.is_file() or recorded(folder / CAPTURE_DIR) is not None:
+        return
+    if rules is None:
+        report.problems.append(f"{media}: not redacted (chats and settings may show); pass the app profile to redact it")
+        return
+    done = redact_recording(folder, rules, keep_unredacted)
+    report.redacted = done is not None
+    report.problems += done.problems if done is not None else []
 
 
 def _categoriser() -> Any:

@@ -19,6 +19,7 @@ from typing import IO, Any
 from recorder.capture.anonymise import Anonymiser
 from recorder.capture.assemble import Assembly, assemble
 from recorder.capture.hierarchy import ScreenRules
+from recorder.capture.redact import Redaction, redact_capture
 from recorder.capture.session import CAPTURE_DIR, FRAMES, HEADER, MEDIA, TOUCH, UI, pack_xml, read_capture
 from recorder.capture.source import CaptureSource, MediaStatus
 from recorder.errors import PersonaActError
@@ -44,6 +45,7 @@ class RecordConfig:
     hierarchy_interval_s: float = 1.0
     media: bool = True
     account_names: tuple[str, ...] = ()
+    keep_unredacted: bool = False  # keep the raw screen.mkv beside the redacted one (needs the participant's consent)
 
     def __post_init__(self) -> None:
         if not self.participant.strip():
@@ -89,6 +91,7 @@ class Recorder:
         self._files: dict[str, IO[str]] = {}
         self.media: MediaStatus | None = None
         self.header: dict[str, Any] = {}
+        self.redaction: Redaction | None = None
 
     def clock(self) -> float:
         """Seconds on the host's monotonic clock since the recording started."""
@@ -184,8 +187,12 @@ class Recorder:
         self.status.elapsed_s = self.clock()
         return self.status
 
-    def stop(self) -> Assembly:
-        """Stop every stream, close the files and segment the capture into the trace's steps."""
+    def stop(self, progress: Callable[[int], None] | None = None) -> Assembly:
+        """Stop every stream, close the files, segment the capture into the trace's steps and redact the recording.
+
+        Redaction runs here, not later, so the unfiltered screen recording lives on disk only while this runs;
+        `progress` is advanced once per video frame re-encoded.
+        """
         self.header["stopped_h"] = round(self.clock(), 6)
         self._stop.set()
         if self.media is not None:
@@ -196,7 +203,9 @@ class Recorder:
             handle.close()
         self.header["warnings"] = list(dict.fromkeys(self.header["warnings"] + self.status.warnings))
         write_json_atomic(self.capture / HEADER, self.header)
-        return finalise(self.folder, self.rules)
+        result = finalise(self.folder, self.rules)
+        self.redaction = redact_recording(self.folder, self.rules, self.config.keep_unredacted, progress)
+        return result
 
 
 def finalise(folder: Path, rules: ScreenRules) -> Assembly:
@@ -216,3 +225,20 @@ def finalise(folder: Path, rules: ScreenRules) -> Assembly:
     data["extra"] = {k: v for k, v in extra.items() if v is not None}
     write_json_atomic(header_path, data)
     return result
+
+
+def redact_recording(folder: Path, rules: ScreenRules, keep_unredacted: bool = False,
+                     progress: Callable[[int], None] | None = None) -> Redaction | None:
+    """Redact a trace folder's screen recording (see recorder.capture.redact) and note the outcome in its header."""
+    report = redact_capture(Path(folder) / CAPTURE_DIR, rules, keep_unredacted, progress)
+    if report is None or report.already:
+        return report
+    header_path = Path(folder) / HEADER_FILE
+    data = json.loads(header_path.read_text(encoding="utf-8"))
+    extra = dict(data.get("extra") or {})
+    extra["redaction"] = {"video_frames": report.video_frames, "video_frames_blanked": report.video_frames_blanked,
+                          "blanks": len(report.blanks), "unredacted_kept": report.unredacted is not None}
+    extra["redaction_problems"] = report.problems[:50]
+    data["extra"] = extra
+    write_json_atomic(header_path, data)
+    return report

@@ -196,3 +196,42 @@ def test_blanks_bracketing_rules():
     merged = blanks([_mark(1, "video"), _mark(2, "video"), _mark(3, "other"), _mark(4, "video"), _mark(5, "other"),
                      _mark(6, "video"), _mark(7, "video")])
     assert [b.bounds() for b in merged] == [(-math.inf, 1.1), (2, 6.1), (7, math.inf)]
+
+
+def _trace_folder(tmp_path: Path) -> Path:
+    """A trace folder around the synthetic capture, segmented as `record start` would leave it before redaction."""
+    from datetime import UTC, datetime
+
+    from recorder.capture.recorder import finalise
+    from recorder.store import TraceWriter
+    from recorder.trace import Consent, TraceHeader
+
+    folder = tmp_path / "trace"
+    build_capture(folder)
+    header = TraceHeader(trace_id="P01-test", recorded_by="human", platform="douyin",
+                         started_at=datetime(2026, 1, 1, tzinfo=UTC), consent=Consent(consented=True, notes="test"))
+    TraceWriter.create(folder, header).close()
+    finalise(folder, PROFILE)
+    return folder
+
+
+def test_process_redacts_first_and_takes_no_key_frame_from_a_black_stretch(tmp_path):
+    import cv2
+
+    from recorder.capture.process import ProcessConfig, process_trace
+    from recorder.store import read_trace
+
+    folder = _trace_folder(tmp_path)
+    unredacted = process_trace(folder, ProcessConfig(transcribe=False, categorise=False))
+    assert any("not redacted" in p for p in unredacted.problems) and not (folder / "capture" / REDACTION).exists()
+    for jpg in (folder / "frames").glob("*.jpg"):
+        jpg.unlink()  # taken from the raw file: the run without the profile is what the warning is about
+    report = process_trace(folder, ProcessConfig(frame_interval_s=1.0, transcribe=False, categorise=False), rules=PROFILE)
+    assert report.redacted and (folder / "capture" / REDACTION).is_file()
+    assert json.loads((folder / "trace.json").read_text())["extra"]["redaction"]["video_frames_blanked"] == 20
+    step = read_trace(folder).steps[0]
+    assert step.extra["screen"] == "video" and len(step.frames) == 6  # the one due inside the chat moved past it
+    for rel in step.frames:
+        image = cv2.imread(str(folder / rel))
+        assert image.mean() > 40, rel
+    assert process_trace(folder, ProcessConfig(transcribe=False, categorise=False), rules=PROFILE).redacted is False
