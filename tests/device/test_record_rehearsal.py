@@ -70,3 +70,29 @@ def test_cli_inspect_and_anonymise(rehearsal, tmp_path):
     assert not (shared / "capture").exists()
     again = runner.invoke(app, ["record", "anonymise", str(rehearsal.folder), "--out", str(shared)])
     assert again.exit_code != 0 and "not empty" in again.output
+
+
+def test_screen_recording_is_black_wherever_the_feed_was_not_shown(rehearsal):
+    import av
+
+    from device.profiles import load_profile
+    from recorder.capture.redact import REDACTION, marks
+    from recorder.capture.session import read_capture
+
+    capture = rehearsal.folder / "capture"
+    data = json.loads((capture / REDACTION).read_text())
+    assert data["problems"] == [] and 0 < data["video_frames_blanked"] < data["video_frames"] / 2, data
+    others = [m for m in marks(read_capture(capture), load_profile("douyin")) if not m.feed]
+    assert others  # seed 3 opens share sheets (they list contacts, so they are blanked too)
+    blanks = [(b["start_h"] if b["start_h"] is not None else -1e9, b["end_h"] if b["end_h"] is not None else 1e9)
+              for b in data["blanks"]]
+    assert all(any(lo <= m.start_h and m.end_h <= hi for lo, hi in blanks) for m in others)
+    dark, lit = [], []
+    with av.open(str(capture / "screen.mkv")) as container:
+        for frame in container.decode(container.streams.video[0]):
+            host = float(frame.pts * frame.time_base) + data["offset_s"]
+            if any(m.start_h <= host <= m.end_h for m in others):
+                dark.append(frame.to_ndarray(format="gray").mean())
+            elif not any(lo <= host <= hi for lo, hi in blanks):
+                lit.append(frame.to_ndarray(format="gray").mean())
+    assert dark and max(dark) < 20 and lit and sorted(lit)[len(lit) // 10] > 20
