@@ -32,6 +32,7 @@ sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resol
 from device.virtual.participant import ParticipantConfig, View  # noqa: E402
 from device.virtual.rehearsal import rehearse  # noqa: E402
 from device.virtual.scoring import ACTIONS, match, score  # noqa: E402
+from device.virtual.speech import resolve as resolve_voice  # noqa: E402
 from recorder.asr import ASRConfig  # noqa: E402
 from recorder.capture.process import ProcessConfig, process_trace  # noqa: E402
 from recorder.store import read_trace  # noqa: E402
@@ -96,22 +97,49 @@ def to_asr_rate(pcm: Any) -> Any:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
 
 
-def clean_audio_ceiling(views: Sequence[View], feed_transcripts: dict[int, str], beam: int) -> float | None:
-    """Key-word hit rate of the same ASR on the same sentences straight from espeak-ng (no phone, no Opus)."""
+def clean_audio_ceiling(views: Sequence[View], feed_transcripts: dict[int, str], asr: ASRConfig, voice: str) -> float | None:
+    """Key-word hit rate of the same ASR on the same sentences straight from the voice (no phone, no Opus)."""
     import numpy as np
 
-    from device.virtual.scrcpy import _speech
-    from recorder.asr import ASRConfig, Transcriber
+    from device.virtual.speech import speak
+    from recorder.asr import Transcriber
 
-    model = Transcriber(ASRConfig(beam_size=beam)).load()
+    model = Transcriber(asr).load()
     spoken = [v for v in views if v.keywords and v.position in feed_transcripts and v.words_played is not False]
     hits = 0
     for view in spoken:
-        pcm = to_asr_rate(_speech(feed_transcripts[view.position])).astype(np.float32) / 32768.0
-        segments, _ = model.transcribe(np.concatenate([np.zeros(8000, np.float32), pcm]), beam_size=beam, language="en")
+        pcm = to_asr_rate(speak(feed_transcripts[view.position], voice)).astype(np.float32) / 32768.0
+        padded = np.concatenate([np.zeros(8000, np.float32), pcm, np.zeros(8000, np.float32)])  # as a clip has around it
+        segments, _ = model.transcribe(padded, beam_size=asr.beam_size,
+                                       language=asr.language or "en")
         text = " ".join(s.text for s in segments).lower()
         hits += all(w in text for w in view.keywords)
     return hits / len(spoken) if spoken else None
+
+
+def recorded_hit_rate(folder: Path, steps: Sequence[Step], views: Sequence[View], origin: float,
+                      asr: ASRConfig) -> float | None:
+    """Key-word hit rate of another ASR model on the same recorded per-video audio (a baseline beside the model)."""
+    from recorder.asr import Transcriber
+
+    model = Transcriber(asr)
+    spoken = [(i, k) for i, k in match(steps, views, origin) if views[i].keywords and views[i].words_played is not False]
+    hits = 0
+    for i, k in spoken:
+        audio = steps[k].audio
+        text = model.transcribe(folder / audio).text.lower() if audio and (folder / audio).is_file() else ""
+        hits += all(w.lower() in text for w in views[i].keywords)
+    return round(hits / len(spoken), 4) if spoken else None
+
+
+def av_sync(folder: Path, steps: Sequence[Step], views: Sequence[View], origin: float, feed_steps: Sequence[Step],
+            voice: str) -> Any:
+    """A/V sync of the recording against the ground truth: each video's clean speech found in the recorded audio."""
+    from device.virtual.avsync import measure
+    from device.virtual.speech import speak
+
+    texts = {step.index: step.transcript or "" for step in feed_steps}
+    return measure(folder, steps, views, origin, texts, lambda text: to_asr_rate(speak(text, voice)))
 
 
 def baseline_actions(steps: Sequence[Step], views: Sequence[View], origin: float) -> float:
@@ -155,7 +183,11 @@ def main() -> None:
     parser.add_argument("--min-watch", type=float, default=2.5, help="shortest wall-clock watch (s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--asr-model", default="embedded-base",
+                        help="faster-whisper model for the transcripts (embedded-base: Whisper base from PyPI)")
+    parser.add_argument("--voice", default="auto", help="virtual phone's speech: auto, festival or espeak-ng")
     parser.add_argument("--out", type=Path, default=None, help="trace folder (default: a temporary one)")
+    parser.add_argument("--results", type=Path, default=OUT, help="where the figures go (default: %(default)s)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="recorder-bench-")) / "trace"
     config = ParticipantConfig(videos=args.videos, seed=args.seed, min_watch_wall_s=args.min_watch)
@@ -175,7 +207,8 @@ def main() -> None:
 
     sampler = threading.Thread(target=sample_threads, daemon=True)
     sampler.start()
-    result = rehearse(out, config, time_scale=args.time_scale)
+    asr = ASRConfig(model=args.asr_model, beam_size=args.beam, language="en")
+    result = rehearse(out, config, time_scale=args.time_scale, voice=args.voice)
     done.set()
     wall = time.monotonic() - wall0
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -184,7 +217,7 @@ def main() -> None:
     frames = result.status.frames
     recorded_s = float(json.loads((out / "capture" / "capture.json").read_text())["stopped_h"])
     t = time.monotonic()
-    report = process_trace(out, ProcessConfig(asr=ASRConfig(beam_size=args.beam)))
+    report = process_trace(out, ProcessConfig(asr=asr))
     process_s = time.monotonic() - t
     trace = read_trace(out)
     s = score(trace.steps, result.views, result.origin)
@@ -194,17 +227,23 @@ def main() -> None:
     from device.virtual.participant import keyword_feed
 
     feed = keyword_feed(args.videos + 50, args.seed)
-    ceiling = clean_audio_ceiling(result.views, {s.index: s.transcript or "" for s in feed.trace.steps}, args.beam)
+    ceiling = clean_audio_ceiling(result.views, {s.index: s.transcript or "" for s in feed.trace.steps}, asr, args.voice)
+    tiny = recorded_hit_rate(out, trace.steps, result.views, result.origin, ASRConfig(beam_size=args.beam, language="en"))
+    sync = av_sync(out, trace.steps, result.views, result.origin, feed.trace.steps, args.voice)
     results = {
         "kind": "recorder_benchmark", "schema_version": 1,
         "settings": {"videos": args.videos, "time_scale": args.time_scale, "min_watch_wall_s": args.min_watch,
-                     "seed": args.seed, "hierarchy_interval_s": 0.15, "max_fps": 10, "asr": f"tiny.en beam {args.beam}",
+                     "seed": args.seed, "hierarchy_interval_s": 0.15, "max_fps": 10, "asr": f"{args.asr_model} beam {args.beam}",
+                     "voice": resolve_voice(args.voice),
                      "cores": cores},
         "segmentation_recall": estimate(s.segmentation_recall, wilson(s.n_matched, s.n_views), s.n_views),
         "segmentation_precision": estimate(s.segmentation_precision, wilson(s.n_matched, s.n_steps), s.n_steps),
         "action_f1": estimate(s.action_f1, f1_ci(trace.steps, result.views, result.origin), sum(s.action_counts.values())),
         "action_counts": s.action_counts, "comment_text_accuracy": s.comment_text_accuracy,
         "watch_mae_s": estimate(s.watch_mae_s, bootstrap(errors), len(errors)),
+        # Where the recorder put each video's speech (screen.mkv audio through its clock mapping) minus when the
+        # video appeared (ground truth); > 0: audio placed late. n = videos whose speech was found.
+        "av_offset_s": sync.to_dict() if sync else None,
         "transcript_hit_rate": estimate(s.transcript_hit_rate or 0.0,
                                         wilson((s.transcript_hit_rate or 0.0) * s.n_transcripts, s.n_transcripts),
                                         s.n_transcripts),
@@ -216,17 +255,22 @@ def main() -> None:
         "cpu_share_recorder_threads": round(client_cpu / wall / cores, 4),
         "baselines": {"segmentation_recall_swipes_only": round(baseline_segmentation(out, result.views, result.origin), 4),
                       "action_f1_unconfirmed_taps": round(baseline_actions(trace.steps, result.views, result.origin), 4),
-                      "transcript_hit_rate_clean_audio": ceiling},
+                      "transcript_hit_rate_clean_audio": ceiling, "transcript_hit_rate_tiny_en": tiny},
         "timing": {"recording_wall_s": round(wall, 1), "process_s": round(process_s, 1), "frames": frames,
                    "dumps": result.status.dumps, "dump_failures": result.status.dump_failures},
         "notes": "Virtual phone in the same process on a shared 2-core machine: fps and CPU are noisy upper bounds. "
                  "watch_mae_s is in wall (real) seconds; getevent stamps on the virtual phone are exact, real "
-                 "panels add a few ms of jitter. Transcripts: espeak-ng speech through Opus, tiny.en; scored on the "
-                 "videos whose whole speech was played before the swipe (transcript_videos_unplayed were not).",
+                 "panels add a few ms of jitter. Transcripts: the voice's speech through Opus and the recorder, then the "
+                 "ASR model in settings (baselines: tiny.en on the same recorded audio, and the model on the voice's "
+                 "audio straight from the engine); scored on the videos whose whole speech was played before the "
+                 "swipe (transcript_videos_unplayed were not).",
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2, ensure_ascii=False))
+    if sync is not None and sync.n:
+        print(f"av_offset_s: median {sync.median_s:+.4f} s (95% CI {sync.ci}), p95 |offset| {sync.p95_abs_s:.4f} s, "
+              f"n {sync.n} ({sync.not_found} not found, {sync.clipped} with speech before the recorder's cut)")
     if report.problems:
         print("problems:", report.problems[:5])
     if args.out is None:

@@ -79,7 +79,8 @@ def process_command(
     trace: Annotated[Path, typer.Argument(help="Trace folder written by `record start`.")],
     frame_interval: Annotated[float, typer.Option(help="Seconds between key frames of a video.")] = 2.0,
     max_frames: Annotated[int, typer.Option(help="Most key frames per video.")] = 6,
-    asr_model: Annotated[str, typer.Option(help="faster-whisper model: embedded (tiny.en), a name or a directory.")] = "embedded",
+    asr_model: Annotated[str, typer.Option(help="faster-whisper model: embedded (tiny.en), embedded-base "
+                                                  "(Whisper base, `make asr-base`), a name or a directory.")] = "embedded",
     language: Annotated[str | None, typer.Option(help="Spoken language (en, zh...); needs a multilingual model for "
                                                       "non-English. [default: detect]")] = None,
     batch_size: Annotated[int, typer.Option(help="Clips per ASR batch.")] = 8,
@@ -188,6 +189,8 @@ def rehearse_command(
     videos: Annotated[int, typer.Option(help="Feed videos the scripted participant watches.")] = 20,
     time_scale: Annotated[float, typer.Option(help="Feed seconds per wall second.")] = 4.0,
     seed: Annotated[int, typer.Option(help="Participant seed.")] = 0,
+    voice: Annotated[str, typer.Option(help="Speech of the videos: auto (festival if installed, else espeak-ng), "
+                                            "festival or espeak-ng.")] = "auto",
 ) -> None:
     """Dry run on the virtual phone: a scripted participant browses while the recorder runs; prints recorder vs truth."""
     from device.virtual.participant import ParticipantConfig
@@ -196,7 +199,7 @@ def rehearse_command(
     from recorder.store import read_trace
 
     try:
-        result = rehearse(out, ParticipantConfig(videos=videos, seed=seed), time_scale=time_scale)
+        result = rehearse(out, ParticipantConfig(videos=videos, seed=seed), time_scale=time_scale, voice=voice)
     except (PersonaActError, ValueError) as err:
         raise fail(str(err), code=1)
     s = score(read_trace(out).steps, result.views, result.origin)

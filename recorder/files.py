@@ -13,6 +13,15 @@ from recorder.errors import PersonaActError
 
 log = logging.getLogger(__name__)
 _TAIL_CHUNK = 64 * 1024
+CACHE_ENV = "PERSONAACT_CACHE"
+
+
+def cache_root() -> Path:
+    """The PersonaAct cache folder: $PERSONAACT_CACHE, else $XDG_CACHE_HOME/personaact, else ~/.cache/personaact."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "personaact"
 
 
 def default_mode(directory: bool = False) -> int:

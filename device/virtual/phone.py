@@ -14,6 +14,7 @@ from device.counts import format_count
 from device.profiles import AppProfile, PopupRule
 from device.virtual import hierarchy as hv
 from device.virtual.render import category_colour, encode_jpeg, render_screen
+from device.virtual.speech import VOICES, UnknownVoice
 from device.virtual.touch import TouchScreen
 from recorder.feed import Feed, Observation
 from recorder.trace import VideoMeta
@@ -63,11 +64,14 @@ class VirtualPhone:
 
     def __init__(self, feed: Feed, profile: AppProfile, serial: str = "virtual-0001", size: tuple[int, int] = (1080, 2400),
                  time_scale: float = 1.0, schedule: FaultSchedule = FaultSchedule(), hang_s: float = 3.0,
-                 disconnect_s: float = 1.0):
+                 disconnect_s: float = 1.0, voice: str = "auto"):
         if time_scale <= 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
+        if voice not in VOICES:
+            raise UnknownVoice(f"voice: {voice!r} must be one of {', '.join(VOICES)}")
         self.feed, self.profile, self.serial, self.size = feed, profile, serial, size
         self.time_scale, self.schedule, self.hang_s, self.disconnect_s = time_scale, schedule, hang_s, disconnect_s
+        self.voice = voice  # the text-to-speech engine its videos speak with (device.virtual.speech)
         self.state = PhoneState()
         self.lock = threading.RLock()
         self.touch = TouchScreen(size)

@@ -26,7 +26,7 @@ class RehearsalResult:
 
 
 def rehearse(out: Path, config: ParticipantConfig, time_scale: float = 4.0, hierarchy_interval_s: float = 0.15,
-             media: bool = True, max_fps: int = 10, app: str = "douyin") -> RehearsalResult:
+             media: bool = True, max_fps: int = 10, app: str = "douyin", voice: str = "auto") -> RehearsalResult:
     """Run the participant on a virtual phone while `Recorder` records into `out`."""
     from device.android import AndroidDevice
     from device.capture import PhoneCaptureSource
@@ -37,7 +37,7 @@ def rehearse(out: Path, config: ParticipantConfig, time_scale: float = 4.0, hier
     from recorder.capture.recorder import RecordConfig, Recorder
 
     profile = load_profile(app)
-    phone = VirtualPhone(keyword_feed(config.videos + 50, config.seed), profile, time_scale=time_scale)
+    phone = VirtualPhone(keyword_feed(config.videos + 50, config.seed), profile, time_scale=time_scale, voice=voice)
     with VirtualAdbServer(phone) as server:
         device = AndroidDevice(phone.serial, adb_port=server.port, dump_timeout_s=2.0, dump_retries=2, call_timeout_s=20.0)
         device.connect()

