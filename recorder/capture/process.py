@@ -310,14 +310,14 @@ def process_trace(folder: str | Path, config: ProcessConfig | None = None, progr
 def _redact_first(folder: Path, rules: ScreenRules | None, keep_unredacted: bool, report: ProcessReport) -> None:
     """Redact the screen recording if `record start` did not get to it; without a profile, say it is unredacted."""
     media = folder / CAPTURE_DIR / MEDIA
-    if not media.is_file() or recorded(folder / CAPTURE_DIR) is not None:
-        return
     if rules is None:
-        report.problems.append(f"{media}: not redacted (chats and settings may show); pass the app profile to redact it")
+        if media.is_file() and recorded(folder / CAPTURE_DIR) is None:
+            report.problems.append(f"{media}: not redacted (chats and settings may show); pass the app profile to redact it")
         return
-    done = redact_recording(folder, rules, keep_unredacted)
-    report.redacted = done is not None
-    report.problems += done.problems if done is not None else []
+    done = redact_recording(folder, rules, keep_unredacted)  # a no-op when `record start` did it
+    if done is not None and not done.already:
+        report.redacted = True
+        report.problems += done.problems
 
 
 def _categoriser() -> Any:

@@ -19,7 +19,7 @@ from typing import IO, Any
 from recorder.capture.anonymise import Anonymiser
 from recorder.capture.assemble import Assembly, assemble
 from recorder.capture.hierarchy import ScreenRules
-from recorder.capture.redact import Redaction, redact_capture
+from recorder.capture.redact import Redaction, redact_capture, strip_other_screens
 from recorder.capture.session import CAPTURE_DIR, FRAMES, HEADER, MEDIA, TOUCH, UI, pack_xml, read_capture
 from recorder.capture.source import CaptureSource, MediaStatus
 from recorder.errors import PersonaActError
@@ -229,16 +229,21 @@ def finalise(folder: Path, rules: ScreenRules) -> Assembly:
 
 def redact_recording(folder: Path, rules: ScreenRules, keep_unredacted: bool = False,
                      progress: Callable[[int], None] | None = None) -> Redaction | None:
-    """Redact a trace folder's screen recording (see recorder.capture.redact) and note the outcome in its header."""
+    """Redact a trace folder's screen recording and stored hierarchies of other screens; note it in the trace header."""
+    stripped = strip_other_screens(Path(folder) / CAPTURE_DIR, rules)
     report = redact_capture(Path(folder) / CAPTURE_DIR, rules, keep_unredacted, progress)
-    if report is None or report.already:
+    if not stripped and (report is None or report.already):
         return report
     header_path = Path(folder) / HEADER_FILE
     data = json.loads(header_path.read_text(encoding="utf-8"))
     extra = dict(data.get("extra") or {})
-    extra["redaction"] = {"video_frames": report.video_frames, "video_frames_blanked": report.video_frames_blanked,
-                          "blanks": len(report.blanks), "unredacted_kept": report.unredacted is not None}
-    extra["redaction_problems"] = report.problems[:50]
+    done = dict(extra.get("redaction") or {})
+    done["hierarchies_stripped"] = done.get("hierarchies_stripped", 0) + stripped
+    if report is not None and not report.already:
+        done.update({"video_frames": report.video_frames, "video_frames_blanked": report.video_frames_blanked,
+                     "blanks": len(report.blanks), "unredacted_kept": report.unredacted is not None})
+        extra["redaction_problems"] = report.problems[:50]
+    extra["redaction"] = done
     data["extra"] = extra
     write_json_atomic(header_path, data)
     return report

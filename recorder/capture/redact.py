@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from recorder.capture.hierarchy import FEED_SCREENS, HierarchyError, ScreenRules, UiState, read_state
-from recorder.capture.session import MEDIA, Capture, read_capture
-from recorder.files import default_mode, loads_strict, write_json_atomic
+from recorder.capture.session import MEDIA, UI, Capture, pack_xml, read_capture, unpack_xml
+from recorder.files import atomic_write_bytes, default_mode, loads_strict, write_json_atomic
 
 REDACTION = "redaction.json"
 UNREDACTED = "screen.unredacted.mkv"
 REDACTION_SCHEMA = 1
+EMPTY_HIERARCHY = '<?xml version="1.0" encoding="UTF-8"?><hierarchy rotation="0"></hierarchy>'
 
 
 def kept_screen(state: UiState | None) -> bool:
@@ -253,3 +254,47 @@ def _keep(media: Path, target: Path) -> str:
         except OSError:
             shutil.copy2(media, target)
     return target.name
+
+
+def strip_other_screens(capture_dir: str | Path, rules: ScreenRules) -> int:
+    """Empty the stored hierarchies of screens that are not the app's (chats, settings, other apps); returns how many.
+
+    They read as "other" before and after, so segmentation and attribution are unchanged; their text (someone's
+    messages, the participant's settings) is gone. Lines that do not parse are left for the reader to report.
+    """
+    import json
+
+    path = Path(capture_dir) / UI
+    if not path.is_file():
+        return 0
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    stripped = 0
+    for i, line in enumerate(lines):
+        record = _stripped(line, rules)
+        if record is not None:
+            lines[i] = json.dumps(record, ensure_ascii=False) + "\n"
+            stripped += 1
+    if stripped:
+        atomic_write_bytes(path, "".join(lines).encode("utf-8"))
+    return stripped
+
+
+def _stripped(line: str, rules: ScreenRules) -> dict[str, Any] | None:
+    """The record with an emptied hierarchy when it shows another screen; None when it stays as it is."""
+    import json
+    import zlib
+
+    try:
+        record = json.loads(line) if line.endswith("\n") else None
+        xml = unpack_xml(record["z"]) if isinstance(record, dict) and "z" in record and "stripped" not in record else None
+    except (ValueError, KeyError, TypeError, zlib.error):
+        return None
+    if xml is None or record is None:
+        return None
+    try:
+        kind = read_state(xml, rules).kind
+    except HierarchyError:
+        kind = "unreadable"
+    if kind not in ("other", "unreadable"):
+        return None
+    return {**record, "z": pack_xml(EMPTY_HIERARCHY), "stripped": kind}

@@ -13,8 +13,9 @@ import pytest
 
 from device.profiles import load_profile
 from device.virtual import hierarchy as hv
-from recorder.capture.redact import REDACTION, UNREDACTED, Mark, blanks, redact_capture, sha256_file
-from recorder.capture.session import FRAMES, HEADER, MEDIA, UI, pack_xml
+from recorder.capture.assemble import assemble
+from recorder.capture.redact import REDACTION, UNREDACTED, Mark, blanks, redact_capture, sha256_file, strip_other_screens
+from recorder.capture.session import FRAMES, HEADER, MEDIA, UI, pack_xml, read_capture, unpack_xml
 from recorder.trace import VideoMeta
 
 PROFILE = load_profile("douyin")
@@ -228,10 +229,23 @@ def test_process_redacts_first_and_takes_no_key_frame_from_a_black_stretch(tmp_p
         jpg.unlink()  # taken from the raw file: the run without the profile is what the warning is about
     report = process_trace(folder, ProcessConfig(frame_interval_s=1.0, transcribe=False, categorise=False), rules=PROFILE)
     assert report.redacted and (folder / "capture" / REDACTION).is_file()
-    assert json.loads((folder / "trace.json").read_text())["extra"]["redaction"]["video_frames_blanked"] == 20
+    done = json.loads((folder / "trace.json").read_text())["extra"]["redaction"]
+    assert (done["video_frames_blanked"], done["hierarchies_stripped"]) == (20, 2)
     step = read_trace(folder).steps[0]
     assert step.extra["screen"] == "video" and len(step.frames) == 6  # the one due inside the chat moved past it
     for rel in step.frames:
         image = cv2.imread(str(folder / rel))
         assert image.mean() > 40, rel
     assert process_trace(folder, ProcessConfig(transcribe=False, categorise=False), rules=PROFILE).redacted is False
+
+
+def test_chat_hierarchies_are_emptied_and_segmentation_is_unchanged(tmp_path):
+    capture = build_capture(tmp_path)
+    before = assemble(read_capture(capture), PROFILE)
+    assert strip_other_screens(capture, PROFILE) == 2
+    records = [json.loads(line) for line in (capture / UI).read_text().splitlines()]
+    assert [r["h"] for r in records if r.get("stripped") == "other"] == [2.43, 2.93]
+    assert not any("tonight" in unpack_xml(r["z"]) for r in records)
+    after = assemble(read_capture(capture), PROFILE)
+    assert [s.to_dict() for s in after.steps] == [s.to_dict() for s in before.steps] and len(after.steps) == 1
+    assert strip_other_screens(capture, PROFILE) == 0
