@@ -19,7 +19,7 @@ from typing import Any
 from recorder.asr import ASRConfig, Transcriber
 from recorder.capture.hierarchy import FEED_SCREENS, ScreenRules
 from recorder.capture.recorder import redact_recording
-from recorder.capture.redact import blanked_spans, recorded
+from recorder.capture.redact import Timeline, blanked_spans, recorded
 from recorder.capture.session import CAPTURE_DIR, MEDIA, read_capture
 from recorder.files import atomic_write_bytes
 from recorder.store import STEPS_FILE, read_trace
@@ -86,7 +86,7 @@ def _due(t: float, start: float, end: float, taken: int, config: ProcessConfig) 
 
 
 def extract_frames(folder: Path, steps: list[Step], offset: float, config: ProcessConfig,
-                   blanked: list[tuple[float, float]] | None = None) -> tuple[dict[int, list[str]], int]:
+                   blanked: Timeline | None = None) -> tuple[dict[int, list[str]], int]:
     """Key frames of each feed step as JPEGs (existing files are kept); returns paths by step index and how many are new.
 
     Frames at host times inside `blanked` (redacted, black) are passed over: the key frame comes from the next one.
@@ -108,7 +108,7 @@ def extract_frames(folder: Path, steps: list[Step], offset: float, config: Proce
             host = float(frame.pts * (stream.time_base or 0)) + offset
             while cursor < len(order) and order[cursor][1][1] <= host:
                 cursor += 1
-            if cursor >= len(order) or host < order[cursor][1][0] or any(lo <= host <= hi for lo, hi in blanked or ()):
+            if cursor >= len(order) or host < order[cursor][1][0] or (blanked is not None and blanked.blanked(host)):
                 continue
             index, (start, end) = order[cursor]
             if not _due(host, start, end, len(found[index]), config):

@@ -153,9 +153,10 @@ class Timeline:
 
         times = t0 + np.arange(n) / rate
         mask = np.zeros(n, dtype=bool)
-        for lo, hi in zip(self.starts, self.ends, strict=True):
-            if hi >= t0 and lo <= times[-1]:
-                mask |= (times >= lo) & (times <= hi)
+        j = bisect.bisect_right(self.starts, times[-1]) - 1
+        while j >= 0 and self.ends[j] >= t0:  # blanks are sorted and disjoint: only the last few can overlap
+            mask |= (times >= self.starts[j]) & (times <= self.ends[j])
+            j -= 1
         return mask
 
 
@@ -187,16 +188,13 @@ def recorded(capture_dir: Path) -> dict[str, Any] | None:
     return data if ok and data.get("media_sha256") == sha256_file(media) else None
 
 
-def blanked_spans(capture_dir: Path) -> list[tuple[float, float]]:
-    """Host-time (start, end) of the blanks of an already redacted recording (open ends as infinities)."""
+def blanked_spans(capture_dir: Path) -> Timeline | None:
+    """The blanks of an already redacted recording on the host clock (`Timeline.blanked(host_s)`), or None."""
     data = recorded(capture_dir)
     if data is None:
-        return []
-    spans = []
-    for blank in data.get("blanks", []):
-        lo, hi = blank.get("start_h"), blank.get("end_h")
-        spans.append((-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi)))
-    return spans
+        return None
+    spans = [Blank(b.get("start_h"), b.get("end_h"), ()) for b in data.get("blanks", [])]
+    return Timeline(spans, 0.0)
 
 
 def redact_capture(capture_dir: str | Path, rules: ScreenRules, keep_unredacted: bool = False,

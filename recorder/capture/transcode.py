@@ -77,11 +77,15 @@ class _Encoder:
 def _silenced(frame: Any, timeline: Timeline, report: Redaction) -> Any:
     """The frame with every sample inside a blank set to zero (sample-exact at the edges)."""
     import av
+    import numpy as np
 
     report.audio_samples += frame.samples
-    if frame.pts is None or frame.samples == 0:
+    if frame.samples == 0:
         return frame
-    mask = timeline.silence(float(frame.pts * frame.time_base), frame.samples, frame.sample_rate)
+    if frame.pts is None:  # cannot be placed on the timeline: silenced whole
+        mask = np.ones(frame.samples, dtype=bool)
+    else:
+        mask = timeline.silence(float(frame.pts * frame.time_base), frame.samples, frame.sample_rate)
     if not mask.any():
         return frame
     report.audio_samples_silenced += int(mask.sum())

@@ -249,3 +249,13 @@ def test_chat_hierarchies_are_emptied_and_segmentation_is_unchanged(tmp_path):
     after = assemble(read_capture(capture), PROFILE)
     assert [s.to_dict() for s in after.steps] == [s.to_dict() for s in before.steps] and len(after.steps) == 1
     assert strip_other_screens(capture, PROFILE) == 0
+
+
+def test_timeline_maps_host_blanks_onto_media_time():
+    from recorder.capture.redact import Blank, Timeline
+
+    line = Timeline([Blank(None, 1.0, ()), Blank(2.0, 3.0, ()), Blank(5.0, None, ())], offset_s=0.5)
+    assert [line.blanked(t) for t in (0.4, 0.6, 1.4, 1.6, 2.6, 4.4, 4.6)] == [True, False, False, True, False, False, True]
+    mask = line.silence(0.0, 10, 2)  # media 0.0, 0.5, ... 4.5 s
+    assert mask.tolist() == [True, True, False, True, True, True, False, False, False, True]  # edges inclusive
+    assert Timeline([Blank(2.0, 3.0, ())], offset_s=None).blanked(100.0)  # no clock: nothing can be placed
