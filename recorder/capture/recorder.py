@@ -204,7 +204,10 @@ class Recorder:
         self.header["warnings"] = list(dict.fromkeys(self.header["warnings"] + self.status.warnings))
         write_json_atomic(self.capture / HEADER, self.header)
         result = finalise(self.folder, self.rules)
-        self.redaction = redact_recording(self.folder, self.rules, self.config.keep_unredacted, progress)
+        try:
+            self.redaction = redact_recording(self.folder, self.rules, self.config.keep_unredacted, progress)
+        except PersonaActError as err:  # the steps are written: report it, `record process` redacts first
+            result.problems.append(str(err))
         return result
 
 

@@ -23,12 +23,17 @@ from typing import Any
 
 from recorder.capture.hierarchy import FEED_SCREENS, HierarchyError, ScreenRules, UiState, read_state
 from recorder.capture.session import MEDIA, UI, Capture, pack_xml, read_capture, unpack_xml
+from recorder.errors import PersonaActError
 from recorder.files import atomic_write_bytes, default_mode, loads_strict, write_json_atomic
 
 REDACTION = "redaction.json"
 UNREDACTED = "screen.unredacted.mkv"
 REDACTION_SCHEMA = 1
 EMPTY_HIERARCHY = '<?xml version="1.0" encoding="UTF-8"?><hierarchy rotation="0"></hierarchy>'
+
+
+class RedactionError(PersonaActError, RuntimeError):
+    """The screen recording could not be re-encoded; it is still the raw file and the message says what to do."""
 
 
 def kept_screen(state: UiState | None) -> bool:
@@ -215,6 +220,8 @@ def redact_capture(capture_dir: str | Path, rules: ScreenRules, keep_unredacted:
     if report.offset_s is None:
         report.problems.append("frames.jsonl has no frames: the hierarchy cannot be placed on the video's timeline, "
                                "so the whole recording is blanked")
+    for stale in capture_dir.glob(f".{MEDIA}.*.mkv"):  # a run killed mid-way (it held redacted frames only)
+        stale.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{MEDIA}.", suffix=".mkv", dir=capture_dir)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -11,6 +11,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recorder.capture.redact import RedactionError
+
 if TYPE_CHECKING:
     from recorder.capture.redact import Redaction, Timeline
 
@@ -115,10 +117,15 @@ def transcode(src: Path, dst: Path, timeline: Timeline, report: Redaction,
         if vin is None and ain is None:
             report.problems.append(f"{src.name}: holds no video or audio stream; not kept")
             return False
-        with av.open(str(dst), "w", format="matroska") as out:
-            encoder = _Encoder(out, vin, ain)
-            last = _copy(inp, [s for s in (vin, ain) if s is not None], encoder, timeline, report, progress)
-            encoder.flush()
+        try:
+            with av.open(str(dst), "w", format="matroska") as out:
+                encoder = _Encoder(out, vin, ain)
+                last = _copy(inp, [s for s in (vin, ain) if s is not None], encoder, timeline, report, progress)
+                encoder.flush()
+        except (av.FFmpegError, ValueError) as err:
+            raise RedactionError(f"{src}: could not be re-encoded to redact it ({err}); it is still the raw recording. "
+                                 f"Check that PyAV has {VIDEO_CODEC} and {AUDIO_CODEC}, then run `personaact record "
+                                 "process` on the trace, which redacts first") from err
     if expected_end_s is not None and (last is None or last < expected_end_s - CUT_SLACK_S):
         report.problems.append(f"{src.name}: the video ends at {last or 0.0:.1f} s but frames were seen until "
                                f"{expected_end_s:.1f} s; the file was cut short, the rest is missing")

@@ -259,3 +259,16 @@ def test_timeline_maps_host_blanks_onto_media_time():
     mask = line.silence(0.0, 10, 2)  # media 0.0, 0.5, ... 4.5 s
     assert mask.tolist() == [True, True, False, True, True, True, False, False, False, True]  # edges inclusive
     assert Timeline([Blank(2.0, 3.0, ())], offset_s=None).blanked(100.0)  # no clock: nothing can be placed
+
+
+def test_encoder_failure_leaves_the_raw_file_and_says_so(tmp_path, monkeypatch):
+    from recorder.capture import transcode
+    from recorder.capture.redact import RedactionError
+
+    capture = build_capture(tmp_path)
+    raw = sha256_file(capture / MEDIA)
+    monkeypatch.setattr(transcode, "VIDEO_CODEC", "no_such_encoder")
+    with pytest.raises(RedactionError, match="still the raw recording"):
+        redact_capture(capture, PROFILE)
+    assert sha256_file(capture / MEDIA) == raw and not (capture / REDACTION).exists()
+    assert sorted(p.name for p in capture.iterdir()) == sorted([FRAMES, HEADER, MEDIA, UI])
