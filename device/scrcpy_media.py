@@ -1,4 +1,4 @@
-"""Remux scrcpy's H.264 and Opus packets into one MKV without re-encoding, keeping the device PTS."""
+"""Remux scrcpy's H.264 and Opus packets into one MKV without re-encoding, keeping the device PTS (audio: see pre-skip)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ from pathlib import Path
 from typing import Any
 
 MICROSECONDS = Fraction(1, 1_000_000)
+OPUS_RATE = 48_000  # Opus pre-skip is counted in 48 kHz samples whatever the input rate
+
+
+def opus_pre_skip_us(head: bytes) -> int:
+    """The encoder delay an OpusHead declares (its pre-skip), in microseconds; 0 for anything that is not one."""
+    if len(head) < 12 or head[:8] != b"OpusHead":
+        return 0
+    return round(int.from_bytes(head[10:12], "little") * 1_000_000 / OPUS_RATE)
 
 
 class Muxer:
@@ -21,6 +29,7 @@ class Muxer:
         self._container: Any = None
         self._streams: dict[str, Any] = {}
         self._template: Any = None
+        self._audio_shift_us = 0
         self.packets = 0
 
     def _expected(self) -> set[str]:
@@ -65,6 +74,10 @@ class Muxer:
             audio.codec_context.layout = "stereo"
             audio.time_base = MICROSECONDS
             self._streams["audio"] = audio
+            # The phone stamps each Opus packet with the capture time of its input, but a packet's decoded sound
+            # starts pre-skip samples earlier (the encoder delay) and demuxers place it by that convention; without
+            # this shift every recording's audio lands 6.5 ms late.
+            self._audio_shift_us = opus_pre_skip_us(self._configs["audio"])
         self._container.start_encoding()
 
     def _mux(self, kind: str, payload: bytes, pts_us: int, key: bool) -> None:
@@ -76,7 +89,7 @@ class Muxer:
         packet = av.Packet(payload)
         packet.stream = stream
         packet.time_base = MICROSECONDS
-        packet.pts = packet.dts = pts_us
+        packet.pts = packet.dts = pts_us - (self._audio_shift_us if kind == "audio" else 0)
         packet.is_keyframe = key
         self._container.mux(packet)
         self.packets += 1
