@@ -199,7 +199,7 @@ def test_blanks_bracketing_rules():
     assert [b.bounds() for b in merged] == [(-math.inf, 1.1), (2, 6.1), (7, math.inf)]
 
 
-def _trace_folder(tmp_path: Path) -> Path:
+def trace_folder(tmp_path: Path) -> Path:
     """A trace folder around the synthetic capture, segmented as `record start` would leave it before redaction."""
     from datetime import UTC, datetime
 
@@ -222,7 +222,7 @@ def test_process_redacts_first_and_takes_no_key_frame_from_a_black_stretch(tmp_p
     from recorder.capture.process import ProcessConfig, process_trace
     from recorder.store import read_trace
 
-    folder = _trace_folder(tmp_path)
+    folder = trace_folder(tmp_path)
     unredacted = process_trace(folder, ProcessConfig(transcribe=False, categorise=False))
     assert any("not redacted" in p for p in unredacted.problems) and not (folder / "capture" / REDACTION).exists()
     for jpg in (folder / "frames").glob("*.jpg"):
