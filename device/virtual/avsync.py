@@ -85,11 +85,12 @@ def video_syncs(audio: np.ndarray, rate: int, audio_to_host_s: float, views: Seq
     """Each feed video's speech located in `audio` (sample i lies at host second i / rate + audio_to_host_s).
 
     `references` holds each feed position's clean speech at `rate`; `cuts` the host second each matched view's
-    per-video audio starts. Returns the videos found and how many with speech were not found.
+    per-video audio starts. The first view is left out: it was playing before the participant started, so its
+    logged start is not when it appeared. Returns the videos found and how many with speech were not found.
     """
     found: list[VideoSync] = []
     missed = 0
-    for view in views:
+    for view in views[1:]:
         reference = references.get(view.position)
         if view.kind != "video" or reference is None or len(reference) == 0:
             continue

@@ -127,31 +127,35 @@ def extract_frames(folder: Path, steps: list[Step], offset: float, config: Proce
 def decode_audio(folder: Path) -> Any | None:
     """The recording's audio as 16 kHz mono int16 on the device PTS timeline (index = PTS seconds x 16000), or None.
 
-    Samples are laid end to end as the phone captured them; a frame's PTS moves them only when it is more than
+    Samples are laid end to end as the phone captured them; a frame's PTS starts a new run only when it is more than
     `AUDIO_RESYNC_S` off (a real gap in the capture). Placing every 20 ms frame at its own PTS instead (stamped
     with capture jitter, rounded to the container's 1 ms) left a gap or an overlap at almost every frame boundary:
-    50 clicks a second that cost the ASR words.
+    50 clicks a second that cost the ASR words. Each run sits at the median of its frames' PTS minus their place in
+    the run: anchoring it on its first stamp alone moved the whole run by that one stamp's jitter (8 ms late on the
+    virtual phone, up to `AUDIO_RESYNC_S` in principle).
     """
     import av
     import numpy as np
 
+    runs: list[tuple[list[float], list[Any]]] = []  # per run: each frame's PTS minus its place in the run; samples
     with av.open(str(folder / CAPTURE_DIR / MEDIA)) as container:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="s16", layout="mono", rate=ASR_RATE)
-        pieces: list[tuple[int, Any]] = []
-        cursor: int | None = None
+        start, placed = 0.0, 0.0  # the run's first PTS, and seconds of sound in it so far
         for frame in container.decode(stream):
             if frame.pts is None:
                 continue
-            at = int(float(frame.pts * (stream.time_base or 0)) * ASR_RATE)
-            if cursor is None or abs(at - cursor) > AUDIO_RESYNC_S * ASR_RATE:
-                cursor = at
-            for out in resampler.resample(frame):
-                samples = out.to_ndarray().reshape(-1)
-                pieces.append((cursor, samples))
-                cursor += len(samples)
+            t = float(frame.pts * (stream.time_base or 0))
+            if not runs or abs(t - (start + placed)) > AUDIO_RESYNC_S:
+                start, placed = t, 0.0
+                runs.append(([], []))
+            runs[-1][0].append(t - placed)
+            placed += frame.samples / (frame.sample_rate or 48_000)
+            runs[-1][1].extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+    pieces = [(max(0, round(float(np.median(anchors)) * ASR_RATE)), np.concatenate(chunks))
+              for anchors, chunks in runs if chunks]
     if not pieces:
         return None
     audio = np.zeros(max(at + len(s) for at, s in pieces), dtype=np.int16)

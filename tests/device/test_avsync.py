@@ -54,9 +54,10 @@ def test_video_syncs_map_audio_to_host_and_report_offsets():
     recording, first, second = quiet(9.0), babble(1.2, 5), babble(1.2, 6)
     place(recording, first, 2.0 - 0.25 + 0.030)  # placed 30 ms late
     place(recording, second, 5.0 - 0.25 - 0.010)  # 10 ms early
-    views = [View(102.0, "a", "video", 0, end=105.0), View(105.0, "b", "video", 1, end=108.0),
+    views = [View(100.0, "z", "video", 9, end=102.0),  # the first view: playing before the participant started
+             View(102.0, "a", "video", 0, end=105.0), View(105.0, "b", "video", 1, end=108.0),
              View(108.0, "ad", "ad", 1, end=109.0), View(109.0, "c", "video", 2, end=110.0)]
-    references = {0: first, 1: second, 2: babble(1.0, 7)}  # video 2's speech never played
+    references = {0: first, 1: second, 2: babble(1.0, 7), 9: babble(1.0, 8)}  # videos 2's and 9's never played
     syncs, missed = video_syncs(recording, RATE, 0.25, views, 100.0, references, cuts={0: 2.1, 1: 4.9})
     assert [s.position for s in syncs] == [0, 1] and missed == 1
     assert [round(s.offset_s, 4) for s in syncs] == [0.03, -0.01]

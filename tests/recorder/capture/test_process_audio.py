@@ -61,3 +61,14 @@ def test_a_real_gap_in_the_capture_is_kept(tmp_path):
     audio = decode_audio(tmp_path)
     assert _zero_runs(audio[int(1.5 * ASR_RATE):int(2.5 * ASR_RATE)], int(0.4 * ASR_RATE)) == 1
     assert abs(len(audio) / ASR_RATE - 3.5) < 0.05
+
+
+def test_a_late_first_stamp_does_not_move_the_run(tmp_path):
+    # The first packet was stamped 15 ms late (the capture thread started slowly); the other 99 keep a 20 ms cadence.
+    stamps = [1015] + [1000 + 20 * i for i in range(1, 100)]
+    _write_tone(tmp_path, stamps)
+    audio = decode_audio(tmp_path)
+    onset = np.flatnonzero(np.abs(audio.astype(np.int32)) > 2000)[0] / ASR_RATE
+    # The cadence puts the tone at 1.0065 s (the packets' stamps plus Opus's 6.5 ms pre-skip); the first stamp alone
+    # would put it 15 ms later.
+    assert abs(onset - 1.0065) < 0.002
