@@ -1,7 +1,8 @@
 """Blank the screen recording wherever it is not known to show the feed: black frames and silence, re-encoded in place.
 
 Hierarchy samples are sparse (0.15-1 s apart), so a stretch is kept only when it lies between two consecutive feed
-samples (a video, ad or live room with no share sheet open; the share sheet lists the participant's contacts).
+samples (a video, ad or live room with no share sheet open; the share sheet lists the participant's contacts, so
+its picture goes, while its sound, the video still playing under it, stays when nothing else was seen in between).
 From the last feed sample before any other sample (a chat, settings, a popup, another app, a failed dump) to the
 end of the first feed sample after it, the screen is black and the sound silent; so is everything before the first
 feed sample and after the last one. Host times map onto the media timeline through frames.jsonl (host time beside
@@ -29,6 +30,7 @@ from recorder.files import atomic_write_bytes, default_mode, loads_strict, write
 REDACTION = "redaction.json"
 UNREDACTED = "screen.unredacted.mkv"
 REDACTION_SCHEMA = 1
+SOUND_KEPT = ("share sheet",)  # screens whose sound is the feed's own (the video plays on under the sheet)
 EMPTY_HIERARCHY = '<?xml version="1.0" encoding="UTF-8"?><hierarchy rotation="0"></hierarchy>'
 
 
@@ -63,6 +65,11 @@ class Blank:
     end_h: float | None
     screens: tuple[str, ...]
 
+    @property
+    def silent(self) -> bool:
+        """Whether the sound goes too (anything but a share sheet seen in it)."""
+        return not set(self.screens) <= set(SOUND_KEPT)
+
     def bounds(self) -> tuple[float, float]:
         """(start, end) with open ends as infinities."""
         return (-math.inf if self.start_h is None else self.start_h, math.inf if self.end_h is None else self.end_h)
@@ -92,7 +99,7 @@ class Redaction:
         data.pop("already")
         data["schema_version"] = REDACTION_SCHEMA
         data["blanks"] = [{**asdict(b), "screens": list(b.screens), "start_media_s": self._media(b.start_h),
-                           "end_media_s": self._media(b.end_h)} for b in self.blanks]
+                           "end_media_s": self._media(b.end_h), "silent": b.silent} for b in self.blanks]
         return data
 
     def _media(self, h: float | None) -> float | None:
@@ -140,8 +147,10 @@ def blanks(samples: Sequence[Mark]) -> list[Blank]:
 class Timeline:
     """Answers 'is this media time blanked?' for sorted, merged blanks (host times shifted by the clock offset)."""
 
-    def __init__(self, spans: Sequence[Blank], offset_s: float | None):
+    def __init__(self, spans: Sequence[Blank], offset_s: float | None, sound: bool = False):
+        """The blanks of the picture, or with `sound` those of the audio (share-sheet-only blanks keep theirs)."""
         shift = 0.0 if offset_s is None else offset_s
+        spans = [b for b in spans if b.silent] if sound else spans
         # Without a clock offset nothing can be placed: everything is blanked.
         pairs = [b.bounds() for b in spans] if offset_s is not None else [(-math.inf, math.inf)]
         self.starts = [lo - shift for lo, _ in pairs]
@@ -227,7 +236,8 @@ def redact_capture(capture_dir: str | Path, rules: ScreenRules, keep_unredacted:
     tmp = Path(tmp_name)
     end_s = max((f.pts / 1e6 for f in capture.frames), default=None)
     try:
-        wrote = transcode(media, tmp, Timeline(report.blanks, report.offset_s), report, progress, end_s)
+        lines = Timeline(report.blanks, report.offset_s), Timeline(report.blanks, report.offset_s, sound=True)
+        wrote = transcode(media, tmp, lines, report, progress, end_s)
         if keep_unredacted:
             report.unredacted = _keep(media, capture_dir / UNREDACTED)
         if wrote:

@@ -101,9 +101,9 @@ def _silenced(frame: Any, timeline: Timeline, report: Redaction) -> Any:
     return out
 
 
-def transcode(src: Path, dst: Path, timeline: Timeline, report: Redaction,
+def transcode(src: Path, dst: Path, timelines: tuple[Timeline, Timeline], report: Redaction,
               progress: Callable[[int], None] | None = None, expected_end_s: float | None = None) -> bool:
-    """Write `src` to `dst` with the timeline's blanks black and silent; False when nothing in `src` decodes."""
+    """Write `src` to `dst` black in the picture's blanks and silent in the sound's; False when nothing decodes."""
     import av
 
     try:
@@ -120,7 +120,7 @@ def transcode(src: Path, dst: Path, timeline: Timeline, report: Redaction,
         try:
             with av.open(str(dst), "w", format="matroska") as out:
                 encoder = _Encoder(out, vin, ain)
-                last = _copy(inp, [s for s in (vin, ain) if s is not None], encoder, timeline, report, progress)
+                last = _copy(inp, [s for s in (vin, ain) if s is not None], encoder, timelines, report, progress)
                 encoder.flush()
         except (av.FFmpegError, ValueError) as err:
             raise RedactionError(f"{src}: could not be re-encoded to redact it ({err}); it is still the raw recording. "
@@ -132,7 +132,7 @@ def transcode(src: Path, dst: Path, timeline: Timeline, report: Redaction,
     return True
 
 
-def _copy(inp: Any, streams: list[Any], encoder: _Encoder, timeline: Timeline, report: Redaction,
+def _copy(inp: Any, streams: list[Any], encoder: _Encoder, timelines: tuple[Timeline, Timeline], report: Redaction,
           progress: Callable[[int], None] | None) -> float | None:
     """Decode packet by packet, redact and re-encode; returns the last video time decoded (media seconds)."""
     import av
@@ -149,12 +149,12 @@ def _copy(inp: Any, streams: list[Any], encoder: _Encoder, timeline: Timeline, r
                 continue
             for frame in frames:
                 if packet.stream.type == "video":
-                    t = _video(frame, encoder, timeline, report)
+                    t = _video(frame, encoder, timelines[0], report)
                     last = t if t is not None else last
                     if progress is not None:
                         progress(1)
                 else:
-                    encoder.audio_frame(_silenced(frame, timeline, report))
+                    encoder.audio_frame(_silenced(frame, timelines[1], report))
     except av.FFmpegError as err:
         report.problems.append(f"{inp.name}: reading stopped after {last or 0.0:.1f} s of video ({err}); "
                                "everything before it was redacted and kept")

@@ -27,9 +27,10 @@ CHAT = ('<?xml version="1.0"?><hierarchy rotation="0"><node index="0" text="Are 
         'class="android.widget.TextView" package="com.ss.android.ugc.aweme" bounds="[0,200][1080,400]" /></hierarchy>')
 
 
-def feed_xml() -> str:
+def feed_xml(share: bool = False) -> str:
     meta = VideoMeta(author="chef", caption="noodles #food", hashtags=("food",), like_count=10, comment_count=2)
-    return hv.to_xml(hv.video_boxes(PROFILE, meta, False, SIZE), SIZE, PROFILE.package)
+    boxes = hv.video_boxes(PROFILE, meta, False, SIZE) + (hv.share_boxes(PROFILE, SIZE) if share else [])
+    return hv.to_xml(boxes, SIZE, PROFILE.package)
 
 
 def write_media(path: Path) -> None:
@@ -56,7 +57,8 @@ def write_media(path: Path) -> None:
         out.mux(audio.encode(None))
 
 
-def build_capture(folder: Path, chat_at: tuple[float, ...] = (2.43, 2.93), failed_at: tuple[float, ...] = ()) -> Path:
+def build_capture(folder: Path, chat_at: tuple[float, ...] = (2.43, 2.93), failed_at: tuple[float, ...] = (),
+                  share_at: tuple[float, ...] = ()) -> Path:
     """A capture folder: header, frames.jsonl on the host clock, ui.jsonl every 0.5 s with a chat in the middle."""
     capture = folder / "capture"
     capture.mkdir(parents=True)
@@ -73,7 +75,7 @@ def build_capture(folder: Path, chat_at: tuple[float, ...] = (2.43, 2.93), faile
             if any(abs(h - t) < 1e-9 for t in failed_at):
                 f.write(json.dumps({"h": h, "error": "dump timed out"}) + "\n")
                 continue
-            xml = CHAT if any(abs(h - t) < 1e-9 for t in chat_at) else feed_xml()
+            xml = CHAT if any(abs(h - t) < 1e-9 for t in chat_at) else feed_xml(h in share_at)
             f.write(json.dumps({"h": h, "d": 0.05, "z": pack_xml(xml)}) + "\n")
     write_media(capture / MEDIA)
     return capture
@@ -272,3 +274,15 @@ def test_encoder_failure_leaves_the_raw_file_and_says_so(tmp_path, monkeypatch):
         redact_capture(capture, PROFILE)
     assert sha256_file(capture / MEDIA) == raw and not (capture / REDACTION).exists()
     assert sorted(p.name for p in capture.iterdir()) == sorted([FRAMES, HEADER, MEDIA, UI])
+
+
+def test_share_sheet_hides_the_picture_but_keeps_the_videos_sound(tmp_path):
+    capture = build_capture(tmp_path, chat_at=(), share_at=(2.93,))
+    report = redact_capture(capture, PROFILE)
+    assert report is not None
+    middle = [b for b in report.blanks if b.start_h is not None and b.end_h is not None]
+    assert [(b.screens, b.silent) for b in middle] == [(("share sheet",), False)]
+    frames, audio, _ = decoded(capture / MEDIA)
+    assert all(m.max() < 8 for t, m in frames if 2.13 <= t <= 3.18)  # contacts on screen: black
+    assert rms(audio, 2.2, 3.1) > 0.2  # the video still plays under the sheet
+    assert json.loads((capture / REDACTION).read_text())["blanks"][1]["silent"] is False
