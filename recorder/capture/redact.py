@@ -38,11 +38,6 @@ class RedactionError(PersonaActError, RuntimeError):
     """The screen recording could not be re-encoded; it is still the raw file and the message says what to do."""
 
 
-def kept_screen(state: UiState | None) -> bool:
-    """Whether a hierarchy sample shows a screen whose frames may be stored (feed, no contact list on screen)."""
-    return state is not None and state.kind in FEED_SCREENS and state.panel != "share"
-
-
 @dataclass(frozen=True)
 class Mark:
     """One hierarchy sample on the host clock: the dump call [start_h, end_h] and the screen it showed."""
@@ -240,12 +235,7 @@ def redact_capture(capture_dir: str | Path, rules: ScreenRules, keep_unredacted:
         wrote = transcode(media, tmp, lines, report, progress, end_s)
         if keep_unredacted:
             report.unredacted = _keep(media, capture_dir / UNREDACTED)
-        if wrote:
-            _fsync(tmp)
-            os.chmod(tmp, media.stat().st_mode & 0o7777 or default_mode())
-            os.replace(tmp, media)
-        else:
-            media.unlink()  # nothing in it decodes, so nothing in it can be checked: not kept
+        _swap(media, tmp if wrote else None)
     finally:
         tmp.unlink(missing_ok=True)
     if wrote:
@@ -254,9 +244,15 @@ def redact_capture(capture_dir: str | Path, rules: ScreenRules, keep_unredacted:
     return report
 
 
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
+def _swap(media: Path, redacted: Path | None) -> None:
+    """Put the redacted file in the raw one's place atomically; without one (nothing decoded) drop the raw file."""
+    if redacted is None:
+        media.unlink()  # nothing in it decodes, so nothing in it can be checked: not kept
+        return
+    with redacted.open("rb") as handle:
         os.fsync(handle.fileno())
+    os.chmod(redacted, media.stat().st_mode & 0o7777 or default_mode())
+    os.replace(redacted, media)
 
 
 def _keep(media: Path, target: Path) -> str:
