@@ -33,8 +33,8 @@ def feed_xml(share: bool = False) -> str:
     return hv.to_xml(boxes, SIZE, PROFILE.package)
 
 
-def write_media(path: Path) -> None:
-    """SECONDS of a flat colour at FPS (H.264) and a 440 Hz stereo tone (Opus), PTS from 0 in milliseconds."""
+def write_media(path: Path, noise: bool = False) -> None:
+    """SECONDS of a flat colour at FPS (H.264) and a 440 Hz stereo tone or noise (Opus), PTS from 0 in milliseconds."""
     with av.open(str(path), "w", format="matroska") as out:
         video = out.add_stream("libx264", rate=FPS, options={"preset": "ultrafast"})
         video.width, video.height, video.pix_fmt = W, H, "yuv420p"
@@ -47,7 +47,8 @@ def write_media(path: Path) -> None:
             frame.pts, frame.time_base = i * 1000 // FPS, Fraction(1, 1000)
             out.mux(video.encode(frame))
         t = np.arange(int(SECONDS * RATE)) / RATE
-        tone = (0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        tone = (0.2 * np.random.default_rng(0).standard_normal(len(t)) if noise
+                else 0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
         for start in range(0, len(tone), 960):
             chunk = np.repeat(tone[start:start + 960][None, :], 2, axis=0).T.reshape(1, -1).copy()
             frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="stereo")
@@ -286,3 +287,17 @@ def test_share_sheet_hides_the_picture_but_keeps_the_videos_sound(tmp_path):
     assert all(m.max() < 8 for t, m in frames if 2.13 <= t <= 3.18)  # contacts on screen: black
     assert rms(audio, 2.2, 3.1) > 0.2  # the video still plays under the sheet
     assert json.loads((capture / REDACTION).read_text())["blanks"][1]["silent"] is False
+
+
+def test_redaction_keeps_the_audio_where_it_was_to_the_sample(tmp_path):
+    from recorder.capture.process import ASR_RATE, decode_audio
+
+    capture = build_capture(tmp_path)
+    write_media(capture / MEDIA, noise=True)  # noise: a lag of any size shows in the correlation (a tone repeats)
+    before = decode_audio(tmp_path).astype(float)
+    redact_capture(capture, PROFILE)
+    after = decode_audio(tmp_path).astype(float)
+    lo, hi = int(0.4 * ASR_RATE), int(1.5 * ASR_RATE)  # kept: between the first feed sample and the chat
+    lags = range(-160, 161)  # +-10 ms
+    best = max(lags, key=lambda k: float(np.dot(before[lo:hi], after[lo + k:hi + k])))
+    assert best == 0 and len(after) == len(before)
