@@ -8,7 +8,9 @@ Layout of `<trace>/capture/`:
   ui.jsonl       {"h": host_s, "d": dump_s, "z": base64(zlib(xml))} per hierarchy sample, already anonymised,
                  or {"h": host_s, "error": "..."} for a failed dump
   frames.jsonl   {"h": host_s, "pts": device_pts_us, "thumb": "<8x8 BGR thumbnail, hex>"} per decoded video frame
-  screen.mkv     video (+ audio) remuxed from the scrcpy stream without re-encoding, device PTS kept
+  screen.mkv     video (+ audio) remuxed from the scrcpy stream without re-encoding, device PTS kept (audio moved
+                 earlier by the Opus pre-skip, so it plays when it was captured); when recording stops it is
+                 re-encoded with everything not known to be the feed blanked (redact.py, redaction.json)
 A crash can cut any of these mid-line or mid-cluster: readers report that and keep everything before it.
 """
 
