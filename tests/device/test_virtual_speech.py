@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ def test_keyword_feed_says_each_key_word_in_a_sentence():
         assert a in text.lower() and b in text.lower() and text.endswith(".") and len(text.split()) >= 4
 
 
-@pytest.mark.parametrize("voice", ["espeak-ng", "festival"])
+@pytest.mark.parametrize("voice", ["espeak-ng", "festival", "piper"])
 def test_speech_starts_and_ends_with_the_words(voice):
     if not available(voice):
         pytest.skip(f"needs {voice} (scripts/install-system-deps.sh installs it)")
@@ -33,11 +34,32 @@ def test_speech_starts_and_ends_with_the_words(voice):
     assert len(speak("   ", voice)) == 0
 
 
-def test_auto_voice_prefers_festival_and_falls_back_to_espeak(monkeypatch):
+def test_auto_voice_takes_the_most_natural_engine_installed(monkeypatch):
+    import device.virtual.speech as speech
+
+    monkeypatch.setattr(speech, "piper_model", lambda: Path("/voices/joe.onnx"))
+    assert resolve("auto") == "piper"
+    monkeypatch.setattr(speech, "piper_model", lambda: None)
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert resolve("auto") == ("festival" if speech.FESTIVAL_VOICE_DIR.is_dir() else "espeak-ng")
     monkeypatch.setattr(shutil, "which", lambda name: None if name == "text2wave" else f"/usr/bin/{name}")
     assert resolve("auto") == "espeak-ng" and resolve("festival") is None
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert resolve("auto") is None and len(speak("The pizza and the guitar.")) == 0
+
+
+def test_a_piper_voice_can_be_chosen_by_path(monkeypatch, tmp_path):
+    import device.virtual.speech as speech
+
+    if speech.piper_model() is None and not available("piper"):
+        monkeypatch.setenv(speech.PIPER_VOICE_ENV, str(tmp_path / "mine.onnx"))
+        assert speech.piper_model() is None  # no engine: the voice alone does not help
+        return
+    monkeypatch.setenv(speech.PIPER_VOICE_ENV, str(tmp_path / "missing.onnx"))
+    assert speech.piper_model() is None
+    (tmp_path / "mine.onnx").write_bytes(b"onnx")
+    monkeypatch.setenv(speech.PIPER_VOICE_ENV, str(tmp_path / "mine.onnx"))
+    assert speech.piper_model() == tmp_path / "mine.onnx"
 
 
 def test_unknown_voices_are_refused_by_name():
