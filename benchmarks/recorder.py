@@ -185,7 +185,8 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--asr-model", default="embedded-base",
                         help="faster-whisper model for the transcripts (embedded-base: Whisper base from PyPI)")
-    parser.add_argument("--voice", default="auto", help="virtual phone's speech: auto, festival or espeak-ng")
+    parser.add_argument("--voice", default="auto",
+                        help="virtual phone's speech: auto (first installed of piper, festival, espeak-ng) or one of them")
     parser.add_argument("--out", type=Path, default=None, help="trace folder (default: a temporary one)")
     parser.add_argument("--results", type=Path, default=OUT, help="where the figures go (default: %(default)s)")
     args = parser.parse_args()

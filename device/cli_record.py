@@ -189,8 +189,8 @@ def rehearse_command(
     videos: Annotated[int, typer.Option(help="Feed videos the scripted participant watches.")] = 20,
     time_scale: Annotated[float, typer.Option(help="Feed seconds per wall second.")] = 4.0,
     seed: Annotated[int, typer.Option(help="Participant seed.")] = 0,
-    voice: Annotated[str, typer.Option(help="Speech of the videos: auto (festival if installed, else espeak-ng), "
-                                            "festival or espeak-ng.")] = "auto",
+    voice: Annotated[str, typer.Option(help="Speech of the videos: auto (the first installed of piper, festival, "
+                                            "espeak-ng), piper, festival or espeak-ng.")] = "auto",
 ) -> None:
     """Dry run on the virtual phone: a scripted participant browses while the recorder runs; prints recorder vs truth."""
     from device.virtual.participant import ParticipantConfig
