@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 import wave
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ FESTIVAL_VOICE = "cmu_us_slt_arctic_hts"
 FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices/us") / FESTIVAL_VOICE
 ESPEAK_ARGS = ("-v", "en-us", "-s", "130", "-g", "6")  # slower, with word gaps: clearest for small ASR models
 MAX_CHARS = 400  # a transcript longer than any short video says in full
+CACHED = 512  # sentences kept (~0.2 MB each): more than a rehearsal's or benchmark's feed
 
 
 class UnknownVoice(ValueError, PersonaActError):
@@ -63,9 +65,30 @@ def speak(text: str, voice: str = "auto") -> np.ndarray:
     engine = resolve(voice)
     if engine is None or not text.strip():
         return np.zeros(0, dtype=np.int16)
+    return _spoken(engine, text[:MAX_CHARS])
+
+
+def _spoken(engine: str, text: str) -> np.ndarray:
+    # A video's sound is fixed, but a neural voice samples noise: the same sentence is synthesised once per process,
+    # so replays, and a benchmark's reference copy, are the very samples the phone played. Failures are not kept.
+    with _CACHE_LOCK:
+        if (engine, text) in _CACHE:
+            _CACHE.move_to_end((engine, text))
+            return _CACHE[engine, text]
     engines = {"piper": _piper, "festival": _festival, "espeak-ng": _espeak}
-    wav = engines[engine](text[:MAX_CHARS])
-    return _trimmed(*_read_wav(wav)) if wav else np.zeros(0, dtype=np.int16)
+    wav = engines[engine](text)
+    pcm = _trimmed(*_read_wav(wav)) if wav else np.zeros(0, dtype=np.int16)
+    pcm.flags.writeable = False  # shared by every caller
+    if len(pcm):
+        with _CACHE_LOCK:
+            _CACHE[engine, text] = pcm
+            while len(_CACHE) > CACHED:
+                _CACHE.popitem(last=False)
+    return pcm
+
+
+_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 def piper_model() -> Path | None:

@@ -90,3 +90,32 @@ def test_videos_left_before_their_words_were_played_are_counted_apart():
     assert (s.n_transcripts, s.n_unplayed, s.transcript_hit_rate) == (2, 1, 0.5)
     views[2].words_played = None  # unknown (no audio log): scored as before
     assert score(recorded, views, origin=0.0).n_transcripts == 3
+
+
+def test_a_sentence_sounds_the_same_each_time_and_failures_are_retried(monkeypatch):
+    import device.virtual.speech as speech
+
+    calls: list[str] = []
+    tone = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
+    replies = iter([b"", _wav(tone), _wav(tone[::-1])])  # the first try fails, later ones differ (a noisy voice)
+    monkeypatch.setattr(speech, "_espeak", lambda text: calls.append(text) or next(replies))
+    monkeypatch.setattr(speech, "resolve", lambda voice="auto": "espeak-ng")
+    monkeypatch.setattr(speech, "_CACHE", speech.OrderedDict())
+    assert len(speak("A noisy voice.")) == 0  # failed: not kept
+    first = speak("A noisy voice.")
+    assert len(first) and np.array_equal(speak("A noisy voice."), first) and len(calls) == 2
+    with pytest.raises(ValueError):
+        first[0] = 1  # shared between callers: read-only
+
+
+def _wav(pcm: np.ndarray, rate: int = 16000) -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(pcm.tobytes())
+    return out.getvalue()
