@@ -26,7 +26,7 @@ def test_keyword_feed_says_each_key_word_in_a_sentence():
 @pytest.mark.parametrize("voice", ["espeak-ng", "festival", "piper"])
 def test_speech_starts_and_ends_with_the_words(voice):
     if not available(voice):
-        pytest.skip(f"needs {voice} (scripts/install-system-deps.sh installs it)")
+        pytest.skip(f"needs {voice} ({'make voices' if voice == 'piper' else 'scripts/install-system-deps.sh'} installs it)")
     pcm = speak("The pizza and the guitar.", voice)
     loud = np.flatnonzero(np.abs(pcm) > SILENCE)
     assert len(loud) and loud[0] <= 0.06 * SAMPLE_RATE and len(pcm) - loud[-1] <= 0.06 * SAMPLE_RATE
