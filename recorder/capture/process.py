@@ -19,7 +19,7 @@ from typing import Any
 from recorder.asr import ASRConfig, Transcriber
 from recorder.capture.hierarchy import FEED_SCREENS, ScreenRules
 from recorder.capture.recorder import redact_recording
-from recorder.capture.redact import Timeline, blanked_spans, recorded
+from recorder.capture.redact import Timeline, blanked_spans, clock_offset, recorded
 from recorder.capture.session import CAPTURE_DIR, MEDIA, read_capture
 from recorder.files import atomic_write_bytes
 from recorder.store import STEPS_FILE, read_trace
@@ -74,9 +74,7 @@ def _span(step: Step) -> tuple[float, float] | None:
 
 def pts_offset(folder: Path) -> float | None:
     """Host seconds minus device PTS seconds, from the least-delayed decoded frame."""
-    capture = read_capture(folder / CAPTURE_DIR)
-    offsets = [f.h - f.pts / 1e6 for f in capture.frames]
-    return min(offsets) if offsets else None
+    return clock_offset(read_capture(folder / CAPTURE_DIR))
 
 
 def _due(t: float, start: float, end: float, taken: int, config: ProcessConfig) -> bool:
