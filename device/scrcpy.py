@@ -11,7 +11,6 @@ and a 64-byte device name; per stream a codec id (video: + width, height); then 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import secrets
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from device.base import DeviceError
+from recorder.files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def find_server_jar(path: str | Path | None = None) -> Path:
     if not jar.is_file():
         raise ScrcpyError(f"--scrcpy-server {jar}: no such file; download scrcpy-server-v{SERVER_VERSION} "
                           "from https://github.com/Genymobile/scrcpy/releases")
-    digest = hashlib.sha256(jar.read_bytes()).hexdigest()
+    digest = sha256_file(jar)
     if digest != SERVER_SHA256:
         raise ScrcpyError(f"--scrcpy-server {jar}: SHA-256 {digest[:12]}... is not scrcpy-server v{SERVER_VERSION} "
                           f"({SERVER_SHA256[:12]}...); this client speaks exactly v{SERVER_VERSION} and the server "

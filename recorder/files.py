@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -79,6 +80,15 @@ def dumps_strict(data: Any, indent: int | None = None) -> str:
         return json.dumps(data, ensure_ascii=False, indent=indent, allow_nan=False)
     except RecursionError as err:
         raise ValueError("value nested too deeply to write as JSON") from err
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks (recordings and result files can be large)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

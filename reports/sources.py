@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recorder.files import sha256_file
 from reports.model import ReportError
 
 KINDS = ("audit", "validation", "sandbox_run", "sandbox_compare", "sandbox_sweep", "policy_evaluation")
@@ -123,4 +123,4 @@ def _with_companions(source: Source) -> Source:
 
 def digest(path: Path) -> str:
     """SHA-256 of a file (provenance: which exact result file the report shows)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)

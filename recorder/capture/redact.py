@@ -13,7 +13,6 @@ blanked and the hash of the file written, so a second run over the same file doe
 from __future__ import annotations
 
 import bisect
-import hashlib
 import math
 import os
 import tempfile
@@ -25,7 +24,7 @@ from typing import Any
 from recorder.capture.hierarchy import FEED_SCREENS, HierarchyError, ScreenRules, UiState, read_state
 from recorder.capture.session import MEDIA, UI, Capture, pack_xml, read_capture, unpack_xml
 from recorder.errors import PersonaActError
-from recorder.files import atomic_write_bytes, default_mode, loads_strict, write_json_atomic
+from recorder.files import atomic_write_bytes, default_mode, loads_strict, sha256_file, write_json_atomic
 
 REDACTION = "redaction.json"
 UNREDACTED = "screen.unredacted.mkv"
@@ -173,15 +172,6 @@ def clock_offset(capture: Capture) -> float | None:
     """Host seconds minus device PTS seconds, from the least-delayed decoded frame (as `record process` maps them)."""
     offsets = [f.h - f.pts / 1e6 for f in capture.frames]
     return min(offsets) if offsets else None
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def recorded(capture_dir: Path) -> dict[str, Any] | None:

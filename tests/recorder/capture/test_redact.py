@@ -14,8 +14,9 @@ import pytest
 from device.profiles import load_profile
 from device.virtual import hierarchy as hv
 from recorder.capture.assemble import assemble
-from recorder.capture.redact import REDACTION, UNREDACTED, Mark, blanks, redact_capture, sha256_file, strip_other_screens
+from recorder.capture.redact import REDACTION, UNREDACTED, Mark, blanks, redact_capture, strip_other_screens
 from recorder.capture.session import FRAMES, HEADER, MEDIA, UI, pack_xml, read_capture, unpack_xml
+from recorder.files import sha256_file
 from recorder.trace import VideoMeta
 
 PROFILE = load_profile("douyin")
