@@ -31,7 +31,7 @@ sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resol
 
 from device.virtual.participant import ParticipantConfig, View  # noqa: E402
 from device.virtual.rehearsal import rehearse  # noqa: E402
-from device.virtual.scoring import ACTIONS, match, score  # noqa: E402
+from device.virtual.scoring import ACTIONS, heard_in_full, keywords_heard, match, score  # noqa: E402
 from device.virtual.speech import resolve as resolve_voice  # noqa: E402
 from recorder.asr import ASRConfig  # noqa: E402
 from recorder.capture.process import ProcessConfig, process_trace  # noqa: E402
@@ -105,15 +105,14 @@ def clean_audio_ceiling(views: Sequence[View], feed_transcripts: dict[int, str],
     from recorder.asr import Transcriber
 
     model = Transcriber(asr).load()
-    spoken = [v for v in views if v.keywords and v.position in feed_transcripts and v.words_played is not False]
+    spoken = [v for v in views if heard_in_full(v) and v.position in feed_transcripts]
     hits = 0
     for view in spoken:
         pcm = to_asr_rate(speak(feed_transcripts[view.position], voice)).astype(np.float32) / 32768.0
         padded = np.concatenate([np.zeros(8000, np.float32), pcm, np.zeros(8000, np.float32)])  # as a clip has around it
         segments, _ = model.transcribe(padded, beam_size=asr.beam_size,
                                        language=asr.language or "en")
-        text = " ".join(s.text for s in segments).lower()
-        hits += all(w in text for w in view.keywords)
+        hits += keywords_heard(view.keywords, " ".join(s.text for s in segments))
     return hits / len(spoken) if spoken else None
 
 
@@ -123,12 +122,12 @@ def recorded_hit_rate(folder: Path, steps: Sequence[Step], views: Sequence[View]
     from recorder.asr import Transcriber
 
     model = Transcriber(asr)
-    spoken = [(i, k) for i, k in match(steps, views, origin) if views[i].keywords and views[i].words_played is not False]
+    spoken = [(i, k) for i, k in match(steps, views, origin) if heard_in_full(views[i])]
     hits = 0
     for i, k in spoken:
         audio = steps[k].audio
-        text = model.transcribe(folder / audio).text.lower() if audio and (folder / audio).is_file() else ""
-        hits += all(w.lower() in text for w in views[i].keywords)
+        text = model.transcribe(folder / audio).text if audio and (folder / audio).is_file() else ""
+        hits += keywords_heard(views[i].keywords, text)
     return round(hits / len(spoken), 4) if spoken else None
 
 

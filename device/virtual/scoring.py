@@ -83,9 +83,9 @@ def score(steps: Sequence[Step], views: Sequence[View], origin: float) -> Score:
     f1 = 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else 1.0
     errors = [abs(steps[k].watch_s - (views[i].end - views[i].start)) for i, k in pairs if _first_view_start_ok(i, views)]
     # A transcript can only hold words the phone played: videos left before their speech ended are counted apart.
-    spoken = [(i, k) for i, k in pairs if views[i].keywords and views[i].words_played is not False]
+    spoken = [(i, k) for i, k in pairs if heard_in_full(views[i])]
     unplayed = sum(1 for v in views if v.keywords and v.words_played is False)
-    hits = sum(all(w.lower() in (steps[k].transcript or "").lower() for w in views[i].keywords) for i, k in spoken)
+    hits = sum(keywords_heard(views[i].keywords, steps[k].transcript) for i, k in spoken)
     return Score(
         segmentation_recall=len(pairs) / len(views) if views else 1.0,
         segmentation_precision=len(pairs) / len(steps) if steps else 1.0,
@@ -95,3 +95,14 @@ def score(steps: Sequence[Step], views: Sequence[View], origin: float) -> Score:
         transcript_hit_rate=hits / len(spoken) if spoken and any(s.transcript for s in steps) else None,
         n_views=len(views), n_steps=len(steps), n_matched=len(pairs), n_watch=len(errors), n_transcripts=len(spoken),
         n_unplayed=unplayed)
+
+
+def heard_in_full(view: View) -> bool:
+    """Whether a view says key words and the phone played all its speech (unknown counts as played)."""
+    return bool(view.keywords) and view.words_played is not False
+
+
+def keywords_heard(keywords: Sequence[str], text: str | None) -> bool:
+    """Whether `text` holds every key word (case-insensitive), the test of a transcript."""
+    lowered = (text or "").lower()
+    return all(word.lower() in lowered for word in keywords)
