@@ -14,7 +14,7 @@ from device.counts import format_count
 from device.profiles import AppProfile, PopupRule
 from device.virtual import hierarchy as hv
 from device.virtual.render import category_colour, encode_jpeg, render_screen
-from device.virtual.speech import VOICES, UnknownVoice
+from device.virtual.speech import check_voice
 from device.virtual.touch import TouchScreen
 from recorder.feed import Feed, Observation
 from recorder.trace import VideoMeta
@@ -67,11 +67,9 @@ class VirtualPhone:
                  disconnect_s: float = 1.0, voice: str = "auto"):
         if time_scale <= 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        if voice not in VOICES:
-            raise UnknownVoice(f"voice: {voice!r} must be one of {', '.join(VOICES)}")
         self.feed, self.profile, self.serial, self.size = feed, profile, serial, size
         self.time_scale, self.schedule, self.hang_s, self.disconnect_s = time_scale, schedule, hang_s, disconnect_s
-        self.voice = voice  # the text-to-speech engine its videos speak with (device.virtual.speech)
+        self.voice = check_voice(voice)  # the text-to-speech engine its videos speak with (device.virtual.speech)
         self.state = PhoneState()
         self.lock = threading.RLock()
         self.touch = TouchScreen(size)

@@ -41,6 +41,13 @@ class UnknownVoice(ValueError, PersonaActError):
     """A voice name that is not one of VOICES."""
 
 
+def check_voice(voice: str) -> str:
+    """`voice` itself when it names a voice (installed or not), else UnknownVoice naming the choices."""
+    if voice not in VOICES:
+        raise UnknownVoice(f"voice: {voice!r} must be one of {', '.join(VOICES)}")
+    return voice
+
+
 def available(voice: str) -> bool:
     """Whether `voice` (piper, festival or espeak-ng) can speak on this machine."""
     if voice == "piper":
@@ -54,8 +61,7 @@ def available(voice: str) -> bool:
 
 def resolve(voice: str = "auto") -> str | None:
     """The engine `voice` names, the first installed one for `auto`, or None when none is installed."""
-    if voice not in VOICES:
-        raise UnknownVoice(f"voice: {voice!r} must be one of {', '.join(VOICES)}")
+    check_voice(voice)
     candidates = VOICES[1:] if voice == "auto" else (voice,)
     return next((name for name in candidates if available(name)), None)
 
